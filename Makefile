@@ -1,0 +1,26 @@
+# The README's two commands. Both set up .venv when needed, then run.
+#   make demo   build the toy-world model (if missing) and run the main job on it
+#   make test   run the whole test suite
+.PHONY: demo test
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+demo: $(STAMP)
+	$(VENV)/bin/nudge demo
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+# Reinstall only when the project's metadata changes, so a second run takes seconds.
+# torch: take a local CPU build when pip's find-links has one (--no-index looks
+# nowhere else; --no-deps because its dependencies come with the project below);
+# anywhere else the project's own `torch>=2.4` resolves from the index as usual.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --no-index --no-deps "torch==2.13.0" 2>/dev/null \
+		|| echo "no local torch 2.13.0 wheel: torch comes from the package index"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)

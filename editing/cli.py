@@ -1,0 +1,107 @@
+"""The `nudge` command. Each command's docstring is its help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from editing.cli_support import console, fail
+from editing.models import ModelLoadError, load_model
+from editing.toyworld.build import ToyWorldBuildError, build_toyworld
+from editing.workspace import nudge_home, toyworld_model_dir
+
+app = typer.Typer(
+    name="nudge",
+    help="Turn human judgments about a language model into small low-rank edits, "
+    "and measure what each edit really did.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+toyworld_app = typer.Typer(help="The embedded default: a small world and a tiny GPT-2 trained on it.")
+model_app = typer.Typer(help="Inspect models nudge can load.")
+app.add_typer(toyworld_app, name="toyworld")
+app.add_typer(model_app, name="model")
+
+
+def _build_with_progress(force: bool) -> Path:
+    """Build the toy model (if needed) with a progress bar; exit 1 if it misses its bar."""
+    with Progress(
+        TextColumn("[bold]training the toy model"),
+        BarColumn(),
+        TextColumn("step {task.completed}/{task.total}  loss {task.fields[loss]:.3f}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("train", total=None, loss=float("nan"))
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            progress.update(task, completed=step, total=total, loss=loss)
+
+        try:
+            return build_toyworld(force=force, on_step=on_step)
+        except ToyWorldBuildError as exc:
+            fail(str(exc), code=1)
+
+
+def _print_world_eval(folder: Path) -> None:
+    report = json.loads((folder / "world_eval.json").read_text())
+    table = Table(title=f"toy world: {folder}", show_header=True)
+    table.add_column("relation")
+    table.add_column("top-1 accuracy", justify="right")
+    for relation, accuracy in report["by_relation"].items():
+        table.add_row(relation, f"{accuracy:.3f}")
+    console.print(table)
+    console.print(
+        f"single-hop facts: [bold]{report['single_hop_accuracy']:.3f}[/] of {report['n_facts']}   "
+        f"multi-hop questions: [bold]{report['multi_hop_accuracy']:.3f}[/] of "
+        f"{report['n_multi_hop']}   built in {report['seconds']:.0f} s"
+    )
+
+
+@toyworld_app.command("build")
+def toyworld_build(
+    force: bool = typer.Option(False, "--force", help="Rebuild even when the model exists."),
+) -> None:
+    """Generate the toy world's corpus and train its tiny GPT-2 on the CPU.
+
+    Writes an ordinary Hugging Face folder to $NUDGE_HOME/models/toyworld-v1 with
+    world_eval.json beside the weights. Rebuilds only when missing or with --force.
+    """
+    existed = (toyworld_model_dir() / "world_eval.json").exists()
+    folder = _build_with_progress(force)
+    if existed and not force:
+        console.print(f"already built: {folder} (use --force to rebuild)")
+    _print_world_eval(folder)
+
+
+@model_app.command("info")
+def model_info(ref: str = typer.Argument(..., help="A model folder, a hub id, or `toyworld`.")) -> None:
+    """Load a model and say what it is: architecture, size, device, chat template."""
+    try:
+        loaded = load_model(ref)
+    except ModelLoadError as exc:
+        fail(str(exc))
+    n_params = sum(p.numel() for p in loaded.model.parameters())
+    console.print(f"model:         {loaded.ref}")
+    console.print(f"architecture:  {loaded.architecture}")
+    console.print(f"parameters:    {n_params:,}")
+    console.print(f"device:        {loaded.device}")
+    console.print(f"chat template: {'yes' if loaded.has_chat_template else 'no'}")
+    console.print(f"fingerprint:   {loaded.fingerprint}")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Run the main job on the embedded default: build the toy model if missing, show its eval."""
+    console.print(f"workspace: {nudge_home()}")
+    folder = _build_with_progress(force=False)
+    _print_world_eval(folder)
+
+
+if __name__ == "__main__":
+    app()

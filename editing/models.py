@@ -1,0 +1,153 @@
+"""Load any Hugging Face causal LM and its tokenizer, from a folder, a hub id, or `toyworld`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+from transformers import PreTrainedTokenizerBase as Tokenizer
+
+from editing.workspace import toyworld_model_dir
+
+TOYWORLD = "toyworld"
+_FINGERPRINT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
+_FINGERPRINT_CHUNK = 8 * 1024 * 1024  # bytes read from each end of a weights file
+
+
+class ModelLoadError(ValueError):
+    """A model reference that cannot be loaded; the message says why and what to do."""
+
+
+@dataclass
+class LoadedModel:
+    """A causal LM ready to score and edit, with what nudge needs to know about it."""
+
+    ref: str  # what the user named: a folder, a hub id, or "toyworld"
+    model: PreTrainedModel
+    tokenizer: Tokenizer
+    device: torch.device
+    path: Path | None  # the local folder, when there is one
+    fingerprint: str  # identifies the weights and tokenizer without hashing gigabytes
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    @property
+    def architecture(self) -> str:
+        return type(self.model).__name__
+
+
+def pick_device() -> torch.device:
+    """CUDA when present, else the CPU."""
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def resolve_ref(ref: str) -> tuple[Path | None, str]:
+    """Turn a reference into (local folder, hub id); exactly one of them is set."""
+    if ref == TOYWORLD:
+        folder = toyworld_model_dir()
+        if not (folder / "config.json").exists():
+            raise ModelLoadError(
+                f"the toy-world model is not built yet (looked in {folder}); "
+                "run `nudge toyworld build` first"
+            )
+        return folder, ""
+    path = Path(ref).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"{ref} is a file; give the folder that holds config.json")
+        if not (path / "config.json").exists():
+            raise ModelLoadError(
+                f"{ref} is not a Hugging Face model folder (no config.json in it); "
+                "give a folder written by save_pretrained, a hub id, or `toyworld`"
+            )
+        return path, ""
+    looks_like_path = ref.startswith((".", "/", "~")) or ref.count("/") > 1
+    if looks_like_path or not ref.strip():
+        raise ModelLoadError(f"no such model folder: {ref}; check the path, or name a hub id")
+    return None, ref
+
+
+def fingerprint(folder: Path) -> str:
+    """sha256 over the config, the tokenizer files and each weights file's size and two ends."""
+    digest = hashlib.sha256()
+    for name in _FINGERPRINT_FILES:
+        if (folder / name).exists():
+            digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        size = weights.stat().st_size
+        digest.update(f"{weights.name}\0{size}\0".encode())
+        with weights.open("rb") as f:
+            digest.update(f.read(_FINGERPRINT_CHUNK))
+            if size > 2 * _FINGERPRINT_CHUNK:
+                f.seek(-_FINGERPRINT_CHUNK, os.SEEK_END)
+                digest.update(f.read())
+    return digest.hexdigest()
+
+
+def _default_dtype(device: torch.device) -> torch.dtype:
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_model(
+    ref: str, device: str | torch.device | None = None, device_map: str | None = None
+) -> LoadedModel:
+    """Load a causal LM and its tokenizer, in eval mode, with a pad token set.
+
+    `ref` is a local folder, a hub id (downloaded only because the user named
+    it), or `toyworld`. `device_map="auto"` spreads a model too large for one
+    device over all of them (accelerate). Raises ModelLoadError with a one-line
+    reason and fix for anything that cannot be loaded.
+    """
+    folder, hub_id = resolve_ref(ref)
+    source = str(folder) if folder is not None else hub_id
+    try:
+        config = AutoConfig.from_pretrained(source)
+    except OSError as exc:
+        if folder is not None:
+            raise ModelLoadError(f"cannot read the model config in {folder}: {exc}") from exc
+        raise ModelLoadError(
+            f"could not fetch {hub_id!r} from the Hugging Face Hub (no network, no such repo, "
+            "or it needs a login); download it where there is network and pass its folder"
+        ) from exc
+    except ValueError as exc:
+        raise ModelLoadError(f"{source} has a config transformers does not know: {exc}") from exc
+    target = torch.device(device) if device is not None else pick_device()
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            source,
+            dtype=_default_dtype(target),
+            device_map=device_map,
+        )
+    except ValueError as exc:
+        raise ModelLoadError(
+            f"{source} is not a causal language model ({type(config).__name__}); "
+            "nudge edits models that AutoModelForCausalLM can load"
+        ) from exc
+    except OSError as exc:
+        raise ModelLoadError(f"cannot load the weights from {source}: {exc}") from exc
+    if device_map is None:
+        model.to(target)
+    model.eval()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{source} has no usable tokenizer: {exc}") from exc
+    if tokenizer.pad_token is None:
+        # batches are right-padded and masked, so any known token works as padding
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    return LoadedModel(
+        ref=ref,
+        model=model,
+        tokenizer=tokenizer,
+        device=model.device,
+        path=folder,
+        fingerprint=fingerprint(folder) if folder is not None else f"hub:{hub_id}",
+    )

@@ -1,0 +1,45 @@
+"""Shared fixtures: an isolated workspace per test and one toy-model build per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never reach for the network: a hub id must fail at once, not after retries.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def toyworld_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy model, built once per test session (about a minute on 2 cores).
+
+    Set NUDGE_TEST_TOYWORLD to a folder built by `nudge toyworld build` to reuse
+    it while iterating locally; CI always builds from scratch.
+    """
+    prebuilt = os.environ.get("NUDGE_TEST_TOYWORLD")
+    if prebuilt and not os.environ.get("CI"):
+        return Path(prebuilt)
+    from editing.toyworld.build import build_toyworld
+
+    return build_toyworld(tmp_path_factory.mktemp("toyworld") / "toyworld-v1")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty NUDGE_HOME for one test."""
+    home = tmp_path / "nudge-home"
+    home.mkdir()
+    monkeypatch.setenv("NUDGE_HOME", str(home))
+    monkeypatch.delenv("NUDGE_DB", raising=False)
+    return home
+
+
+@pytest.fixture
+def toyworld_workspace(workspace: Path, toyworld_dir: Path) -> Path:
+    """A NUDGE_HOME whose models/toyworld-v1 is the session's toy model."""
+    (workspace / "models").mkdir()
+    (workspace / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
+    return workspace
