@@ -8,11 +8,15 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from transformers.utils import logging as hf_logging
 
 from editing.cli_support import console, fail
 from editing.models import ModelLoadError, load_model
+from editing.store_cli import register_store_commands
 from editing.toyworld.build import ToyWorldBuildError, build_toyworld
 from editing.workspace import nudge_home, toyworld_model_dir
+
+hf_logging.disable_progress_bar()  # nudge draws its own progress bars
 
 app = typer.Typer(
     name="nudge",
@@ -25,6 +29,7 @@ toyworld_app = typer.Typer(help="The embedded default: a small world and a tiny 
 model_app = typer.Typer(help="Inspect models nudge can load.")
 app.add_typer(toyworld_app, name="toyworld")
 app.add_typer(model_app, name="model")
+register_store_commands(app)
 
 
 def _build_with_progress(force: bool) -> Path:

@@ -14,7 +14,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 @pytest.fixture(scope="session")
 def toyworld_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The toy model, built once per test session (about a minute on 2 cores).
+    """The toy model, built once per test session by `nudge toyworld build` (about a minute).
 
     Set NUDGE_TEST_TOYWORLD to a folder built by `nudge toyworld build` to reuse
     it while iterating locally; CI always builds from scratch.
@@ -22,9 +22,14 @@ def toyworld_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     prebuilt = os.environ.get("NUDGE_TEST_TOYWORLD")
     if prebuilt and not os.environ.get("CI"):
         return Path(prebuilt)
-    from editing.toyworld.build import build_toyworld
+    from typer.testing import CliRunner
 
-    return build_toyworld(tmp_path_factory.mktemp("toyworld") / "toyworld-v1")
+    from editing.cli import app
+
+    home = tmp_path_factory.mktemp("toyworld-home")
+    result = CliRunner().invoke(app, ["toyworld", "build"], env={"NUDGE_HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    return home / "models" / "toyworld-v1"
 
 
 @pytest.fixture
