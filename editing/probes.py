@@ -77,3 +77,39 @@ def score_completions(
                 greedy_match=bool((top1 == targets).all()),
             )
     return [scores[i] for i in range(len(pairs))]
+
+
+PROBE_KINDS = ("edit", "paraphrase", "leak", "control")
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A prompt, the completion that must win (`target`) and the one that must lose (`foil`)."""
+
+    id: str
+    prompt: str
+    target: str
+    foil: str
+    kind: str  # one of PROBE_KINDS
+    split: str  # one of SPLITS; gates are judged on "test" only
+    relation: str = ""
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class ProbeScore:
+    """One probe scored in one phase (before or after the edit)."""
+
+    probe: Probe
+    target_logprob: float  # mean token log-prob of the target, teacher-forced
+    foil_logprob: float
+    continuation: str  # greedy continuation of the prompt, a few tokens
+
+    @property
+    def margin(self) -> float:
+        return self.target_logprob - self.foil_logprob
+
+    @property
+    def success(self) -> bool:
+        return self.margin > 0
