@@ -1,0 +1,180 @@
+"""Connecting to the database: the URL, the engine with SQLite's pragmas, and transactions."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session
+
+from editing.workspace import nudge_home
+from store.errors import DatabaseUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another's lock before failing
+SQLITE_CHECKPOINT_EVERY = 200  # commits per WAL checkpoint: about SQLite's default of 1,000 pages
+_WRITE_OPTION = "nudge_write"
+
+
+def database_url() -> str:
+    """The store's URL: $NUDGE_DB, else an SQLite file in the workspace."""
+    return os.environ.get("NUDGE_DB") or f"sqlite:///{nudge_home() / 'nudge.db'}"
+
+
+def describe(url: str | URL) -> str:
+    """The URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def create_engine(url: str | URL) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE writes."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+    engine = sa.create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would defer BEGIN; we issue it ourselves below
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL keeps commits atomic; fsync per checkpoint
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # StoreBase checkpoints, outside the write lock
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        # A write takes the lock up front: a deferred transaction that read first could not
+        # wait for the lock (SQLITE_BUSY_SNAPSHOT), while BEGIN IMMEDIATE honours busy_timeout.
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def unavailable_as_error(url: URL) -> Iterator[None]:
+    """A database that cannot be reached (or stays locked) becomes one DatabaseUnavailable."""
+    try:
+        yield
+    except sa.exc.OperationalError as error:
+        raise DatabaseUnavailable(
+            f"the database at {describe(url)} is unavailable: {error.orig}; check that it is running "
+            "and that NUDGE_DB points at it"
+        ) from error
+
+
+def insert(bind: Engine | sa.Connection, table: Any) -> Any:
+    """The backend's INSERT, which knows ON CONFLICT DO NOTHING."""
+    return (postgresql if bind.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+class FairLock:
+    """A lock handed to waiters in the order they asked, so no writer waits behind a lucky one.
+
+    (threading.Lock makes no such promise: under 8 busy writers its slowest waits are several
+    times the average.)
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Event] = deque()
+
+    def __enter__(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Event()
+            self._waiters.append(turn)
+        try:
+            turn.wait()  # the releasing thread hands the lock over by setting it
+        except BaseException:
+            with self._mutex:
+                handed_over = turn not in self._waiters
+                if not handed_over:
+                    self._waiters.remove(turn)
+            if handed_over:
+                self.__exit__()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()
+            else:
+                self._held = False
+
+
+class StoreBase:
+    """An engine and the two ways to use it: a read session and a write transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.url = engine.url
+        self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        # SQLite has one writer at a time; queueing this process's writers on a first-come lock is
+        # fairer and faster than letting them poll the file lock (busy_timeout still covers other
+        # processes). PostgreSQL locks rows, so its writers run in parallel.
+        self._write_lock = FairLock() if engine.dialect.name == "sqlite" else None
+        self._commits = 0  # SQLite: commits since the last WAL checkpoint
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with (
+            unavailable_as_error(self.url),
+            Session(self.engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        if self._write_lock is None:
+            with (
+                unavailable_as_error(self.url),
+                Session(self._write_engine, expire_on_commit=False) as session,
+                session.begin(),
+            ):
+                yield session
+            return
+        with unavailable_as_error(self.url):
+            with self._write_lock:
+                with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+                    yield session
+                self._commits += 1
+                checkpoint_due = self._commits >= SQLITE_CHECKPOINT_EVERY
+                if checkpoint_due:
+                    self._commits = 0
+            if checkpoint_due:
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL back into the database file, without blocking writers (PASSIVE).
+
+        Done here, after the write lock is released, instead of inside some writer's COMMIT
+        (SQLite's auto-checkpoint), where its fsync would hold up every writer queued behind.
+        """
+        connection = self.engine.raw_connection()
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()
