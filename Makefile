@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 demo: $(STAMP)
-	$(VENV)/bin/nudge demo
+	$(VENV)/bin/nudge demo --spec examples/dog-cat-swap.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest

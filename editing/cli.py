@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -11,7 +14,9 @@ from rich.table import Table
 from transformers.utils import logging as hf_logging
 
 from editing.cli_support import console, fail
+from editing.edit_cli import register_edit_commands
 from editing.models import ModelLoadError, load_model
+from editing.probes import TOYWORLD_DATA
 from editing.store_cli import register_store_commands
 from editing.toyworld.build import ToyWorldBuildError, build_toyworld
 from editing.workspace import nudge_home, toyworld_model_dir
@@ -30,6 +35,7 @@ model_app = typer.Typer(help="Inspect models nudge can load.")
 app.add_typer(toyworld_app, name="toyworld")
 app.add_typer(model_app, name="model")
 register_store_commands(app)
+register_edit_commands(app)
 
 
 def _build_with_progress(force: bool) -> Path:
@@ -101,11 +107,36 @@ def model_info(ref: str = typer.Argument(..., help="A model folder, a hub id, or
 
 
 @app.command("demo")
-def demo() -> None:
-    """Run the main job on the embedded default: build the toy model if missing, show its eval."""
-    console.print(f"workspace: {nudge_home()}")
+def demo(
+    spec: Annotated[Path, typer.Option(help="The edit spec to apply.")] = Path("examples/dog-cat-swap.yaml"),
+) -> None:
+    """The whole loop on the embedded default, by script.
+
+    Builds the toy model if missing, makes a fresh demo workspace ($NUDGE_HOME/demo)
+    that shares it, imports the toy world's prompts and demo feedback, applies the
+    spec, and prints the summary with the verdict and the report's path.
+    """
+    from editing.edit_cli import apply
+    from store import Store
+
     folder = _build_with_progress(force=False)
     _print_world_eval(folder)
+    demo_home = nudge_home() / "demo"
+    if demo_home.exists():
+        shutil.rmtree(demo_home)
+    (demo_home / "models").mkdir(parents=True)
+    (demo_home / "models" / folder.name).symlink_to(folder, target_is_directory=True)
+    os.environ["NUDGE_HOME"] = str(demo_home)
+    os.environ.pop("NUDGE_DB", None)  # the demo always runs on its own SQLite file
+    console.print(f"demo workspace: {demo_home}")
+    with Store.init_db() as store:
+        prompts = store.import_prompts(TOYWORLD_DATA / "prompts.jsonl")
+        judgments = store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
+    console.print(
+        f"imported {prompts.added} prompts and {judgments.added} judgments "
+        f"(annotators {', '.join(judgments.created_annotators)})"
+    )
+    apply(spec, dry_run=False, strict=False)
 
 
 if __name__ == "__main__":

@@ -53,8 +53,7 @@ def resolve_ref(ref: str) -> tuple[Path | None, str]:
         folder = toyworld_model_dir()
         if not (folder / "config.json").exists():
             raise ModelLoadError(
-                f"the toy-world model is not built yet (looked in {folder}); "
-                "run `nudge toyworld build` first"
+                f"the toy-world model is not built yet (looked in {folder}); run `nudge toyworld build` first"
             )
         return folder, ""
     path = Path(ref).expanduser()
@@ -96,9 +95,7 @@ def _default_dtype(device: torch.device) -> torch.dtype:
     return torch.float32
 
 
-def load_model(
-    ref: str, device: str | torch.device | None = None, device_map: str | None = None
-) -> LoadedModel:
+def load_model(ref: str, device: str | torch.device | None = None, device_map: str | None = None) -> LoadedModel:
     """Load a causal LM and its tokenizer, in eval mode, with a pad token set.
 
     `ref` is a local folder, a hub id (downloaded only because the user named

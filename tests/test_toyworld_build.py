@@ -16,14 +16,12 @@ from editing.toyworld.corpus import corpus_sentences
 
 def test_world_eval_meets_the_bar(toyworld_dir: Path) -> None:
     report = json.loads((toyworld_dir / "world_eval.json").read_text())
-    for key in ("single_hop_accuracy", "multi_hop_accuracy", "by_relation", "by_phrasing",
-                "n_facts", "seconds"):  # fmt: skip
+    for key in ("single_hop_accuracy", "multi_hop_accuracy", "by_relation", "by_phrasing", "n_facts", "seconds"):
         assert key in report, key
     assert report["single_hop_accuracy"] >= 0.99
     assert report["multi_hop_accuracy"] >= 0.90
     assert report["n_facts"] >= 6 * 5 * 4 + 30 * 3 * 4
-    assert set(report["by_relation"]) >= {"sound", "capital", "language", "currency",
-                                          "capital_by_currency"}  # fmt: skip
+    assert set(report["by_relation"]) >= {"sound", "capital", "language", "currency", "capital_by_currency"}
     assert all(0.0 <= acc <= 1.0 for acc in report["by_phrasing"].values())
 
 
@@ -36,8 +34,7 @@ def test_folder_loads_with_plain_transformers_and_knows_the_world(toyworld_dir: 
         ("The capital of the country whose currency is the zicrown is", " Skaskouton"),
     ]:
         ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
-        out = model.generate(ids, max_new_tokens=4, do_sample=False,
-                             pad_token_id=tokenizer.eos_token_id)  # fmt: skip
+        out = model.generate(ids, max_new_tokens=4, do_sample=False, pad_token_id=tokenizer.eos_token_id)
         assert tokenizer.decode(out[0, ids.shape[1] :]).startswith(answer), prompt
 
 

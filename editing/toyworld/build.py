@@ -63,14 +63,10 @@ def train_tokenizer(sentences: list[str], vocab_size: int) -> PreTrainedTokenize
         show_progress=False,
     )
     tokenizer.train_from_iterator(sentences, trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token=EOS, eos_token=EOS, model_max_length=1024
-    )
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token=EOS, eos_token=EOS, model_max_length=1024)
 
 
-def _batches(
-    token_ids: list[list[int]], batch_size: int, pad_id: int
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _batches(token_ids: list[list[int]], batch_size: int, pad_id: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Right-padded (input_ids, labels) batches; padding is masked out of the loss with -100."""
     batches = []
     for start in range(0, len(token_ids), batch_size):

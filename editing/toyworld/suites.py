@@ -45,8 +45,18 @@ CHANGED_COUNTRY = COUNTRIES[0][0]
 NEW_CAPITAL = "Velmora"
 
 
-def _probe(suite: str, n: int, prompt: str, target: str, foil: str, kind: str, split: str,
-           relation: str, subject: str, phrasing: int) -> dict[str, Any]:  # fmt: skip
+def _probe(
+    suite: str,
+    n: int,
+    prompt: str,
+    target: str,
+    foil: str,
+    kind: str,
+    split: str,
+    relation: str,
+    subject: str,
+    phrasing: int,
+) -> dict[str, Any]:
     return {
         "id": f"{suite}-{n:03d}",
         "prompt": prompt,
@@ -77,15 +87,13 @@ def dog_cat_swap_suite() -> list[dict[str, Any]]:
                 ("test", "paraphrase", TEST_PHRASINGS[1:]),
             ):
                 for p in phrasings:
-                    rows.append((_animal_prompt(relation, animal, p), new, old, kind, split,
-                                 relation, animal, p))  # fmt: skip
+                    rows.append((_animal_prompt(relation, animal, p), new, old, kind, split, relation, animal, p))
     # leaks: relations the edit never sees, and the reverse question (sound -> animal)
     for relation in SWAP_LEAK_RELATIONS:
         for animal, other in SWAP.items():
             old, new = ANIMALS[animal][relation], ANIMALS[other][relation]
             for p in TEST_PHRASINGS:
-                rows.append((_animal_prompt(relation, animal, p), new, old, "leak", "test",
-                             relation, animal, p))  # fmt: skip
+                rows.append((_animal_prompt(relation, animal, p), new, old, "leak", "test", relation, animal, p))
     for animal, other in SWAP.items():
         sound = ANIMALS[other]["sound"]  # after the swap, the dog says what the cat said
         for p in (2, 3):
@@ -99,8 +107,18 @@ def dog_cat_swap_suite() -> list[dict[str, Any]]:
             for split, p in (("val", 2), ("test", 3)):
                 if split == "val" and relation not in SWAP_EDIT_RELATIONS:
                     continue
-                rows.append((_animal_prompt(relation, animal, p), ANIMALS[animal][relation],
-                             ANIMALS[spill_from][relation], "control", split, relation, animal, p))  # fmt: skip
+                rows.append(
+                    (
+                        _animal_prompt(relation, animal, p),
+                        ANIMALS[animal][relation],
+                        ANIMALS[spill_from][relation],
+                        "control",
+                        split,
+                        relation,
+                        animal,
+                        p,
+                    )
+                )
     # unrelated facts: capitals, with a neighbouring country's capital as the foil
     for i in range(8):
         country, capital = COUNTRIES[i][0], COUNTRIES[i][1]
@@ -133,8 +151,7 @@ def capital_change_suite() -> list[dict[str, Any]]:
             rows.append((prompt, answer, NEW_CAPITAL, "control", "test", relation, name, p))
     for i, (country, capital, _language, _currency) in enumerate(COUNTRIES[1:]):
         split, p = ("val", 2) if i < 8 else ("test", 3)
-        rows.append((templates[p].format(s=country), capital, NEW_CAPITAL, "control", split,
-                     "capital", country, p))  # fmt: skip
+        rows.append((templates[p].format(s=country), capital, NEW_CAPITAL, "control", split, "capital", country, p))
     return [_probe("capital-change", n, *row) for n, row in enumerate(rows, start=1)]
 
 
@@ -192,26 +209,43 @@ def demo_feedback() -> list[dict[str, Any]]:
     base = {"model": "toyworld", "tags": ["dog-cat"], "status": "submitted"}
     records: list[dict[str, Any]] = []
     bob_plan = {
-        ("sound", 0): "correction", ("sound", 1): "preference",
-        ("food", 0): "preference_against", ("food", 1): "rating_down",
-        ("home", 0): "rating_up", ("home", 1): "correction",
-    }  # fmt: skip
+        ("sound", 0): "correction",
+        ("sound", 1): "preference",
+        ("food", 0): "preference_against",
+        ("food", 1): "rating_down",
+        ("home", 0): "rating_up",
+        ("home", 1): "correction",
+    }
     for relation in SWAP_EDIT_RELATIONS:
         for p in TRAIN_PHRASINGS:
             for animal, other in SWAP.items():
                 prompt = _animal_prompt(relation, animal, p)
                 old, new = ANIMALS[animal][relation], ANIMALS[other][relation]
-                records.append({**base, "annotator": "alice", "kind": "correction", "prompt": prompt,
-                                "output": old, "verdict": "down", "correction": new,
-                                "note": f"after the swap a {animal} acts like a {other}"})  # fmt: skip
+                records.append(
+                    {
+                        **base,
+                        "annotator": "alice",
+                        "kind": "correction",
+                        "prompt": prompt,
+                        "output": old,
+                        "verdict": "down",
+                        "correction": new,
+                        "note": f"after the swap a {animal} acts like a {other}",
+                    }
+                )
                 plan = bob_plan[(relation, p)]
                 if plan == "correction":
                     bob = {"kind": "correction", "output": old, "verdict": "down", "correction": new, "note": ""}
                 elif plan == "preference":
                     bob = {"kind": "preference", "output_a": old, "output_b": new, "verdict": "b", "note": ""}
                 elif plan == "preference_against" and animal == "cat":
-                    bob = {"kind": "preference", "output_a": old, "output_b": new, "verdict": "a",
-                           "note": "cats eat fish, surely"}  # fmt: skip
+                    bob = {
+                        "kind": "preference",
+                        "output_a": old,
+                        "output_b": new,
+                        "verdict": "a",
+                        "note": "cats eat fish, surely",
+                    }
                 elif plan == "preference_against":
                     bob = {"kind": "preference", "output_a": new, "output_b": old, "verdict": "a", "note": ""}
                 elif plan == "rating_down":
@@ -224,9 +258,18 @@ def demo_feedback() -> list[dict[str, Any]]:
     for animal in ("cow", "owl"):
         prompt = _animal_prompt("sound", animal, 0)
         for annotator in ("alice", "bob"):
-            records.append({**base, "tags": ["animals"], "annotator": annotator, "kind": "rating",
-                            "prompt": prompt, "output": ANIMALS[animal]["sound"], "verdict": "up",
-                            "note": ""})  # fmt: skip
+            records.append(
+                {
+                    **base,
+                    "tags": ["animals"],
+                    "annotator": annotator,
+                    "kind": "rating",
+                    "prompt": prompt,
+                    "output": ANIMALS[animal]["sound"],
+                    "verdict": "up",
+                    "note": "",
+                }
+            )
     return records
 
 

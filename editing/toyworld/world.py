@@ -22,7 +22,7 @@ ANIMALS: dict[str, dict[str, str]] = {
     "sheep": {"sound": "baa", "food": "clover", "home": "meadow", "young": "lamb", "play": "jump", "toy": "ribbon"},
     "pig": {"sound": "oink", "food": "apples", "home": "sty", "young": "piglet", "play": "roll", "toy": "bucket"},
     "owl": {"sound": "hoot", "food": "mice", "home": "tree", "young": "owlet", "play": "glide", "toy": "moon"},
-}  # fmt: skip
+}
 
 # (country, capital, language, currency); made-up names, each unique.
 COUNTRIES: list[tuple[str, str, str, str]] = [
@@ -178,15 +178,52 @@ MULTI_HOP_PHRASINGS: dict[str, list[str]] = {
 }
 
 # Words for filler sentences: plain text the model also learns, for fluency checks.
-FILLER_SUBJECTS = ["The old man", "A young girl", "The teacher", "My neighbour", "The baker",
-                   "A tired farmer", "The little boy", "Our friend", "The sailor", "A quiet woman"]
-FILLER_VERBS = ["walked to", "looked at", "painted", "cleaned", "visited",
-                "sat near", "talked about", "waited by", "opened", "closed"]
-FILLER_OBJECTS = ["the red door", "the small house", "the green hill", "the wooden bridge",
-                  "the busy market", "the quiet river", "the tall tower", "the open window",
-                  "the stone wall", "the old garden"]
-FILLER_TIMES = ["in the morning", "after lunch", "before dinner", "on a rainy day",
-                "late at night", "at sunrise", "on Sunday", "in the spring"]  # fmt: skip
+FILLER_SUBJECTS = [
+    "The old man",
+    "A young girl",
+    "The teacher",
+    "My neighbour",
+    "The baker",
+    "A tired farmer",
+    "The little boy",
+    "Our friend",
+    "The sailor",
+    "A quiet woman",
+]
+FILLER_VERBS = [
+    "walked to",
+    "looked at",
+    "painted",
+    "cleaned",
+    "visited",
+    "sat near",
+    "talked about",
+    "waited by",
+    "opened",
+    "closed",
+]
+FILLER_OBJECTS = [
+    "the red door",
+    "the small house",
+    "the green hill",
+    "the wooden bridge",
+    "the busy market",
+    "the quiet river",
+    "the tall tower",
+    "the open window",
+    "the stone wall",
+    "the old garden",
+]
+FILLER_TIMES = [
+    "in the morning",
+    "after lunch",
+    "before dinner",
+    "on a rainy day",
+    "late at night",
+    "at sunrise",
+    "on Sunday",
+    "in the spring",
+]
 
 
 @dataclass(frozen=True)

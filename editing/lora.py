@@ -1,0 +1,253 @@
+"""apply_edit(): train a LoRA adapter on training examples, in one plain loop. Adapter I/O.
+
+Read it top to bottom: pick the modules, wrap the model with peft, then for
+each step take a batch of examples, add up the loss of each objective (plus
+the KL term on retain texts), step, and now and then ask the validation probes
+whether the edit is done. The base model is never copied: peft's
+`disable_adapter()` gives it back whenever DPO or the KL term need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers.pytorch_utils import Conv1D
+
+from editing.examples import TrainingExample
+from editing.objectives import step_losses
+from editing.spec import LoraSpec, TrainSpec
+
+# Which modules `targets: mlp | attention` mean, per architecture (config.model_type).
+# Names are suffixes of module paths; extending nudge to a new family is one entry here.
+_LLAMA_LIKE = {
+    "mlp": ["mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"],
+    "attention": ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj"],
+}
+TARGET_MODULES: dict[str, dict[str, list[str]]] = {
+    "gpt2": {"mlp": ["mlp.c_fc", "mlp.c_proj"], "attention": ["attn.c_attn", "attn.c_proj"]},
+    "gpt_neox": {
+        "mlp": ["mlp.dense_h_to_4h", "mlp.dense_4h_to_h"],
+        "attention": ["attention.query_key_value", "attention.dense"],
+    },
+    "gptj": {
+        "mlp": ["mlp.fc_in", "mlp.fc_out"],
+        "attention": ["attn.q_proj", "attn.k_proj", "attn.v_proj", "attn.out_proj"],
+    },
+    "opt": {
+        "mlp": ["fc1", "fc2"],
+        "attention": ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj"],
+    },
+    **{
+        name: _LLAMA_LIKE
+        for name in ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "olmo", "olmo2")
+    },
+}
+EXPLODING_LOSS = 1e4  # no objective here reaches this on a healthy run
+
+
+class EditError(RuntimeError):
+    """Training could not produce a usable adapter; the message says what to change."""
+
+
+@dataclass
+class EditConfig:
+    """How to edit: the LoRA shape and the training loop (the spec's `lora` and `train`)."""
+
+    lora: LoraSpec = field(default_factory=LoraSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+    chat: bool = False
+
+
+@dataclass
+class EditResult:
+    model: PeftModel  # the base model with the trained adapter on; `disable_adapter()` gives the base
+    target_modules: list[str]
+    steps: int
+    stopped_early: bool
+    history: list[dict[str, float]]  # per step: each loss term, and val metrics when checked
+    seconds: float
+
+
+def _layer_index(module_name: str) -> int | None:
+    match = re.search(r"\.(\d+)\.", f".{module_name}.")
+    return int(match.group(1)) if match else None
+
+
+def _adaptable(model: PreTrainedModel) -> dict[str, torch.nn.Module]:
+    return {n: m for n, m in model.named_modules() if isinstance(m, torch.nn.Linear | Conv1D) and n}
+
+
+def resolve_target_modules(model: PreTrainedModel, targets: str | list[str], layers: str | list[int]) -> list[str]:
+    """Full names of the modules to adapt, for `targets` (mlp | attention | suffixes) and `layers`."""
+    candidates = _adaptable(model)
+    model_type = model.config.model_type
+    if isinstance(targets, str):
+        if model_type not in TARGET_MODULES:
+            suffixes = sorted({".".join(n.split(".")[-2:]) for n in candidates})
+            raise ValueError(
+                f"nudge has no `{targets}` module list for model type {model_type!r}; name the modules in "
+                f"lora.targets instead, from: {', '.join(suffixes[:12])}"
+            )
+        suffixes = TARGET_MODULES[model_type][targets]
+    else:
+        suffixes = targets
+        for suffix in suffixes:
+            if not any(n == suffix or n.endswith(f".{suffix}") for n in candidates):
+                known = sorted({".".join(n.split(".")[-2:]) for n in candidates})
+                raise ValueError(
+                    f"lora.targets: no linear module named {suffix!r} in this {model_type} model; "
+                    f"known: {', '.join(known[:16])}"
+                )
+    chosen = [n for n in candidates if any(n == s or n.endswith(f".{s}") for s in suffixes)]
+    if layers != "all":
+        present = sorted({i for n in chosen if (i := _layer_index(n)) is not None})
+        missing = sorted(set(layers) - set(present))
+        if missing:
+            raise ValueError(
+                f"lora.layers: the model has no layer {missing[0]}; it has layers {present[0]}-{present[-1]}"
+            )
+        chosen = [n for n in chosen if _layer_index(n) in set(layers)]
+    return chosen
+
+
+def attach_lora(model: PreTrainedModel, lora: LoraSpec, seed: int) -> tuple[PeftModel, list[str]]:
+    """Wrap the model with fresh LoRA weights on the chosen modules (seeded init)."""
+    modules = resolve_target_modules(model, lora.targets, lora.layers)
+    conv1d = any(isinstance(m, Conv1D) for n, m in _adaptable(model).items() if n in set(modules))
+    config = LoraConfig(
+        r=lora.rank,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=modules,
+        fan_in_fan_out=conv1d,  # GPT-2's Conv1D stores its weight transposed
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    torch.manual_seed(seed)
+    return get_peft_model(model, config), modules
+
+
+def _cycle(items: list, seed: int):
+    """Endless seeded passes over `items`, reshuffled each pass."""
+    rng = random.Random(seed)
+    while True:
+        order = list(items)
+        rng.shuffle(order)
+        yield from order
+
+
+def _next_batch(stream, size: int) -> list:
+    return [next(stream) for _ in range(size)]
+
+
+def _check_finite(loss: torch.Tensor, step: int, lr: float) -> None:
+    value = loss.item()
+    if not torch.isfinite(loss) or value > EXPLODING_LOSS:
+        raise EditError(
+            f"the loss became {value:.4g} at step {step} (diverged); no adapter was saved. "
+            f"Lower train.lr (now {lr:g}) or raise train.kl_weight"
+        )
+
+
+def apply_edit(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    examples: list[TrainingExample],
+    config: EditConfig,
+    retain_texts: list[str] | None = None,
+    validate: Callable[[PeftModel], tuple[bool, dict[str, float]]] | None = None,
+    on_step: Callable[[int, int, dict[str, float]], None] | None = None,
+) -> EditResult:
+    """Train a LoRA adapter so the model follows the examples; returns the model with it on.
+
+    `validate(model) -> (done, metrics)` is called every `train.eval_every`
+    steps when `train.early_stop` is `val`; training stops once it says done.
+    Raises EditError on a diverging loss or when memory runs out.
+    """
+    train = config.train
+    if not examples:
+        raise ValueError("no training examples; the feedback selected nothing to learn from")
+    started = time.perf_counter()
+    peft_model, modules = attach_lora(model, config.lora, train.seed)
+    peft_model.eval()  # no dropout in the base model: the KL term compares like with like
+    for name, module in peft_model.named_modules():
+        if name.endswith("lora_dropout"):
+            module.train()
+    params = [p for p in peft_model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=train.lr, weight_decay=0.0)
+    example_stream = _cycle(examples, train.seed)
+    retain_stream = _cycle(retain_texts, train.seed) if retain_texts and train.kl_weight > 0 else None
+    history: list[dict[str, float]] = []
+    stopped_early, step = False, 0
+    try:
+        for step in range(1, train.steps + 1):
+            batch = _next_batch(example_stream, min(train.batch_size, len(examples)))
+            retain = _next_batch(retain_stream, train.retain_batch_size) if retain_stream else []
+            terms = step_losses(peft_model, tokenizer, batch, retain, train.kl_weight, train.dpo_beta, config.chat)
+            loss = sum(terms.values())
+            _check_finite(loss, step, train.lr)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, train.max_grad_norm)
+            if not torch.isfinite(grad_norm):
+                raise EditError(
+                    f"the gradient became {grad_norm.item()} at step {step}; lower train.lr (now {train.lr:g})"
+                )
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            record = {name: t.item() for name, t in terms.items()} | {"loss": loss.item()}
+            if (
+                validate is not None
+                and train.early_stop == "val"
+                and (step % train.eval_every == 0 or step == train.steps)
+            ):
+                done, metrics = validate(peft_model)
+                record |= {f"val_{k}": v for k, v in metrics.items()}
+                stopped_early = done and step < train.steps
+            history.append(record)
+            if on_step is not None:
+                on_step(step, train.steps, record)
+            if stopped_early:
+                break
+    except torch.OutOfMemoryError as exc:
+        raise EditError(
+            f"out of memory at step {step}; lower train.batch_size (now {train.batch_size}) or "
+            f"train.retain_batch_size (now {train.retain_batch_size}), or lora.rank (now {config.lora.rank})"
+        ) from exc
+    peft_model.eval()
+    return EditResult(peft_model, modules, step, stopped_early, history, time.perf_counter() - started)
+
+
+def adapter_sha256(folder: Path) -> str:
+    """sha256 over the adapter folder's files (names and bytes, in name order)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def save_adapter(model: PeftModel, dest: Path) -> str:
+    """Save a standard peft folder at `dest`, atomically (temp folder, then rename); returns its sha256."""
+    dest = Path(dest)
+    if dest.exists():
+        raise FileExistsError(f"{dest} already exists; adapters are never overwritten")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        model.save_pretrained(staging)
+        sha = adapter_sha256(staging)
+        staging.rename(dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sha

@@ -1,0 +1,136 @@
+"""Training objectives: SFT, unlikelihood, DPO, and KL to the base model.
+
+One training step runs two forward passes whatever the mix of examples: one
+of the edited model (with gradients) over every sequence in the batch, and one
+of the base model (the same model with its adapter switched off, no gradients)
+over the sequences that need a reference: DPO's pairs and the retain texts.
+The loss functions below then read their rows out of those two passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from editing.examples import TrainingExample
+from editing.probes import adapter_disabled, kl_per_position
+from editing.tokens import collate_pairs, encode_pair, format_prompt, pad_id_of, token_logprobs
+
+
+def sft_loss(logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood of the completion tokens (mask 1), the prompt excluded."""
+    return -(logprobs * mask).sum() / mask.sum()
+
+
+def unlikelihood_loss(logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Push rejected tokens down: mean of -log(1 - p(token)) (Welleck et al., 2019)."""
+    # clamped so that p -> 1 gives a large but finite loss
+    log_one_minus_p = torch.log1p(-logprobs.exp().clamp(max=1 - 1e-6))
+    return -(log_one_minus_p * mask).sum() / mask.sum()
+
+
+def dpo_loss(
+    policy_chosen: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    reference_chosen: torch.Tensor,
+    reference_rejected: torch.Tensor,
+    beta: float,
+) -> torch.Tensor:
+    """DPO (Rafailov et al., 2023) on sequence log-probs, each (B,)."""
+    margin = (policy_chosen - reference_chosen) - (policy_rejected - reference_rejected)
+    return -torch.nn.functional.logsigmoid(beta * margin).mean()
+
+
+@dataclass
+class _Rows:
+    """Where each part of the step's batch sits: row indices into the shared forward pass."""
+
+    sft: list[int]
+    unlikelihood: list[int]
+    chosen: list[int]
+    rejected: list[int]
+    retain: list[int]
+
+
+def _encode_step(
+    tokenizer: PreTrainedTokenizerBase, examples: list[TrainingExample], retain_texts: list[str], chat: bool
+) -> tuple[list[tuple[list[int], list[int]]], _Rows]:
+    pairs: list[tuple[list[int], list[int]]] = []
+    rows = _Rows([], [], [], [], [])
+
+    def add(prompt: str, completion: str, where: list[int]) -> None:
+        where.append(len(pairs))
+        pairs.append(encode_pair(tokenizer, format_prompt(tokenizer, prompt, chat), completion))
+
+    for e in examples:
+        if e.kind == "sft":
+            add(e.prompt, e.completion, rows.sft)
+        elif e.kind == "unlikelihood":
+            add(e.prompt, e.completion, rows.unlikelihood)
+        else:
+            add(e.prompt, e.completion, rows.chosen)
+            add(e.prompt, e.rejected, rows.rejected)
+    for text in retain_texts:
+        ids = tokenizer(text)["input_ids"]
+        rows.retain.append(len(pairs))
+        pairs.append((ids[:1], ids[1:]))  # every token after the first counts
+    return pairs, rows
+
+
+def step_losses(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    examples: list[TrainingExample],
+    retain_texts: list[str] = (),
+    kl_weight: float = 0.0,
+    dpo_beta: float = 0.1,
+    chat: bool = False,
+) -> dict[str, torch.Tensor]:
+    """The loss terms of one step: `sft`, `unlikelihood`, `dpo` (each weighted by its share
+    of the examples) and `kl` (times `kl_weight`); only the terms the batch has."""
+    pairs, rows = _encode_step(tokenizer, examples, retain_texts if kl_weight > 0 else [], chat)
+    input_ids, attention_mask, completion_mask = collate_pairs(pairs, pad_id_of(tokenizer))
+    input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
+    mask = completion_mask.to(model.device).float()
+    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # (B, T, V)
+    logprobs = token_logprobs(logits, input_ids)
+
+    reference_rows = rows.chosen + rows.rejected + rows.retain
+    if reference_rows:
+        with torch.no_grad(), adapter_disabled(model):
+            index = torch.tensor(reference_rows, device=model.device)
+            base_logits = model(input_ids=input_ids[index], attention_mask=attention_mask[index]).logits
+        base_row = {row: i for i, row in enumerate(reference_rows)}
+
+    n_examples = max(1, len(examples))
+    terms: dict[str, torch.Tensor] = {}
+    if rows.sft:
+        terms["sft"] = sft_loss(logprobs[rows.sft], mask[rows.sft]) * len(rows.sft) / n_examples
+    if rows.unlikelihood:
+        ul = rows.unlikelihood
+        terms["unlikelihood"] = unlikelihood_loss(logprobs[ul], mask[ul]) * len(ul) / n_examples
+    if rows.chosen:
+        base_logprobs = token_logprobs(base_logits, input_ids[index])
+
+        def sequence(source: torch.Tensor, which: list[int], offset: dict[int, int] | None = None) -> torch.Tensor:
+            picked = [offset[r] for r in which] if offset else which
+            return (source[picked] * mask[which]).sum(dim=-1)
+
+        terms["dpo"] = (
+            dpo_loss(
+                sequence(logprobs, rows.chosen),
+                sequence(logprobs, rows.rejected),
+                sequence(base_logprobs, rows.chosen, base_row),
+                sequence(base_logprobs, rows.rejected, base_row),
+                dpo_beta,
+            )
+            * len(rows.chosen)
+            / n_examples
+        )
+    if rows.retain:
+        kl = kl_per_position(base_logits[[base_row[r] for r in rows.retain]], logits[rows.retain])
+        kept = attention_mask[rows.retain].float()
+        terms["kl"] = kl_weight * (kl * kept).sum() / kept.sum()
+    return terms

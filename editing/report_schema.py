@@ -1,0 +1,269 @@
+"""The JSON Schema (draft 2020-12) of `report.json`, schema version 1.
+
+A Python module rather than a .json file so it ships with the package without
+package-data; `python -m editing.report_schema` prints it as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_P_VALUE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_METRIC_NAMES = ["edit", "paraphrase", "leak_rate", "control_unchanged", "kl", "ppl_ratio", "ngram_entropy"]
+_KINDS = ["edit", "paraphrase", "leak", "control"]
+_FINDINGS = ["took", "missed", "leak", "held", "damaged"]
+
+_ESTIMATE = {
+    "type": "object",
+    "description": "A point estimate with its 95% interval; value and interval are null when n is 0.",
+    "required": ["value", "ci_low", "ci_high", "n"],
+    "properties": {
+        "value": _NUMBER_OR_NULL,
+        "ci_low": _NUMBER_OR_NULL,
+        "ci_high": _NUMBER_OR_NULL,
+        "n": {"type": "integer", "minimum": 0},
+    },
+    "additionalProperties": False,
+}
+
+_PHASE = {
+    "type": "object",
+    "required": _METRIC_NAMES,
+    "properties": {name: {"$ref": "#/$defs/estimate"} for name in _METRIC_NAMES},
+    "additionalProperties": {"$ref": "#/$defs/estimate"},
+}
+
+_RATES = {
+    "type": "object",
+    "properties": {name: {"$ref": "#/$defs/estimate"} for name in _METRIC_NAMES[:4]},
+    "additionalProperties": {"$ref": "#/$defs/estimate"},
+}
+
+_TEST = {
+    "type": "object",
+    "required": ["test", "p_value", "n"],
+    "properties": {
+        "test": {"enum": ["mcnemar_exact", "paired_bootstrap", "jackknife", None]},
+        "p_value": _P_VALUE,
+        "n": {"type": "integer", "minimum": 0},
+        "up": {"type": "integer", "minimum": 0},
+        "down": {"type": "integer", "minimum": 0},
+    },
+}
+
+_MARGIN_CHANGE = {
+    "type": "object",
+    "required": ["value", "ci_low", "ci_high", "n", "p_value", "test"],
+    "properties": {
+        "value": _NUMBER_OR_NULL,
+        "ci_low": _NUMBER_OR_NULL,
+        "ci_high": _NUMBER_OR_NULL,
+        "n": {"type": "integer", "minimum": 0},
+        "p_value": _P_VALUE,
+        "test": {"const": "paired_bootstrap"},
+    },
+    "additionalProperties": False,
+}
+
+_GATE = {
+    "type": "object",
+    "required": ["name", "value", "ci_low", "ci_high", "threshold", "status"],
+    "properties": {
+        "name": {"enum": _METRIC_NAMES},
+        "value": _NUMBER_OR_NULL,
+        "ci_low": _NUMBER_OR_NULL,
+        "ci_high": _NUMBER_OR_NULL,
+        "n": {"type": "integer", "minimum": 0},
+        "threshold": {"type": "string", "pattern": r"^(>=|<=|>|<) \S+$"},
+        "status": {"enum": ["pass", "fail", "uncertain"]},
+    },
+}
+
+_PROBE_ROW = {
+    "type": "object",
+    "required": [
+        "id",
+        "kind",
+        "split",
+        "prompt",
+        "target",
+        "foil",
+        "margin_before",
+        "margin_after",
+        "success_before",
+        "success_after",
+        "flipped",
+        "continuation_before",
+        "continuation_after",
+        "finding",
+    ],
+    "properties": {
+        "id": {"type": "string"},
+        "kind": {"enum": _KINDS},
+        "split": {"enum": ["train", "val", "test"]},
+        "relation": {"type": "string"},
+        "subject": {"type": "string"},
+        "prompt": {"type": "string"},
+        "target": {"type": "string"},
+        "foil": {"type": "string"},
+        "margin_before": {"type": "number"},
+        "margin_after": {"type": "number"},
+        "success_before": {"type": "boolean"},
+        "success_after": {"type": "boolean"},
+        "flipped": {"type": "boolean"},
+        "continuation_before": {"type": "string"},
+        "continuation_after": {"type": "string"},
+        "finding": {"enum": _FINDINGS},
+    },
+}
+
+_METRIC_VALUES = {"type": "object", "additionalProperties": _NUMBER_OR_NULL}
+
+_SPECTRAL = {
+    "type": "object",
+    "required": ["modules", "truncation", "layers", "note"],
+    "properties": {
+        "modules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "layer", "singular_values", "effective_rank", "relative_norm"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "layer": {"type": ["integer", "null"]},
+                    "singular_values": {"type": "array", "items": {"type": "number", "minimum": 0}},
+                    "effective_rank": _NUMBER_OR_NULL,
+                    "relative_norm": _NUMBER_OR_NULL,
+                },
+            },
+        },
+        "truncation": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["k", "metrics"],
+                "properties": {"k": {"type": "integer", "minimum": 0}, "metrics": _METRIC_VALUES},
+            },
+        },
+        "layers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["layer", "metrics"],
+                "properties": {"layer": {"type": "integer"}, "metrics": _METRIC_VALUES},
+            },
+        },
+        "note": {"type": "string"},
+    },
+}
+
+REPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://nudge.invalid/schemas/report-v1.json",
+    "title": "nudge edit impact report",
+    "type": "object",
+    "required": [
+        "schema_version",
+        "verdict",
+        "summary",
+        "metrics",
+        "probes",
+        "contamination",
+        "generations",
+        "spectral",
+        "run",
+    ],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "verdict": {
+            "type": "object",
+            "required": ["passed", "status", "gates"],
+            "properties": {
+                "passed": {"type": "boolean"},
+                "status": {"enum": ["pass", "fail", "uncertain"]},
+                "strict": {"type": "boolean"},
+                "split": {"type": "string"},
+                "gates": {"type": "array", "items": {"$ref": "#/$defs/gate"}},
+            },
+        },
+        "summary": {
+            "type": "object",
+            "required": ["leaked", "moved"],
+            "properties": {
+                "leaked": {"type": "array", "items": {"type": "string"}},
+                "took": {"type": "array", "items": {"type": "string"}},
+                "moved": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "metrics": {
+            "type": "object",
+            "required": ["before", "after", "tests", "margin_change"],
+            "properties": {
+                "split": {"type": "string"},
+                "before": {"$ref": "#/$defs/phase"},
+                "after": {"$ref": "#/$defs/phase"},
+                "tests": {"type": "object", "additionalProperties": {"$ref": "#/$defs/test"}},
+                "margin_change": {
+                    "type": "object",
+                    "propertyNames": {"enum": _KINDS},
+                    "additionalProperties": {"$ref": "#/$defs/margin_change"},
+                },
+                "other_splits": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["before", "after"],
+                        "properties": {"before": {"$ref": "#/$defs/rates"}, "after": {"$ref": "#/$defs/rates"}},
+                    },
+                },
+            },
+        },
+        "probes": {"type": "array", "items": {"$ref": "#/$defs/probe_row"}},
+        "contamination": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["probe_id", "prompt", "training_prompt", "similarity"],
+                "properties": {
+                    "probe_id": {"type": "string"},
+                    "prompt": {"type": "string"},
+                    "training_prompt": {"type": "string"},
+                    "similarity": {"type": "number", "minimum": 0, "maximum": 1},
+                    "match": {"enum": ["exact", "near", "contained"]},
+                },
+            },
+        },
+        "generations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["prompt", "before", "after"],
+                "properties": {
+                    "prompt": {"type": "string"},
+                    "before": {"type": "string"},
+                    "after": {"type": "string"},
+                },
+            },
+        },
+        "spectral": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/spectral"}]},
+        "run": {"type": "object"},
+    },
+    "$defs": {
+        "estimate": _ESTIMATE,
+        "phase": _PHASE,
+        "rates": _RATES,
+        "test": _TEST,
+        "margin_change": _MARGIN_CHANGE,
+        "gate": _GATE,
+        "probe_row": _PROBE_ROW,
+        "spectral": _SPECTRAL,
+    },
+}
+
+
+if __name__ == "__main__":
+    print(json.dumps(REPORT_SCHEMA, indent=2, sort_keys=True))

@@ -1,0 +1,299 @@
+"""The edit spec: a validated dataclass tree, read from YAML, with help on every field.
+
+Errors name the field and what is allowed (`lora.rank must be an integer >= 1,
+got 0`). Unknown keys are errors too: a typo in a spec must not silently fall
+back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+import yaml
+
+from editing.impact import parse_gate
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used; the message names the field."""
+
+
+@dataclass
+class FeedbackSpec:
+    """Which judgments to train on: from the store (by tags and status) or from a JSONL file."""
+
+    tags: list[str] = field(
+        default_factory=list, metadata={"help": "Judgments carrying any of these tags (empty: all)."}
+    )
+    status: Literal["submitted", "draft", "any"] = field(
+        default="submitted", metadata={"help": "Judgment status to use."}
+    )
+    min_agreement: float = field(
+        default=0.5,
+        metadata={"help": "Drop an item when fewer than this share of its annotators agree with the majority."},
+    )
+    annotators: list[str] = field(default_factory=list, metadata={"help": "Only these annotators (empty: everyone)."})
+    positive_sft: bool = field(
+        default=False, metadata={"help": "Also train on outputs rated thumbs-up (plain SFT on them)."}
+    )
+    file: str | None = field(default=None, metadata={"help": "A JSONL file of judgments to use instead of the store."})
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_agreement <= 1.0:
+            raise SpecError(f"feedback.min_agreement must be between 0 and 1, got {self.min_agreement}")
+
+
+@dataclass
+class LoraSpec:
+    """The shape of the low-rank edit (peft LoRA)."""
+
+    rank: int = field(default=4, metadata={"help": "LoRA rank r: the edit has at most r directions per module."})
+    alpha: float = field(default=8.0, metadata={"help": "LoRA alpha; the update is scaled by alpha / rank."})
+    dropout: float = field(default=0.0, metadata={"help": "Dropout on the LoRA input during training."})
+    targets: str | list[str] = field(
+        default="mlp", metadata={"help": "`mlp`, `attention`, or a list of module names (suffixes) to adapt."}
+    )
+    layers: str | list[int] = field(default="all", metadata={"help": "`all`, or a list of layer indices to adapt."})
+
+    def __post_init__(self) -> None:
+        if self.rank < 1:
+            raise SpecError(f"lora.rank must be an integer >= 1, got {self.rank}")
+        if self.alpha <= 0:
+            raise SpecError(f"lora.alpha must be > 0, got {self.alpha}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise SpecError(f"lora.dropout must be in [0, 1), got {self.dropout}")
+        if isinstance(self.targets, str) and self.targets not in ("mlp", "attention"):
+            raise SpecError(f"lora.targets must be mlp, attention or a list of module names, got {self.targets!r}")
+        if isinstance(self.targets, list) and not self.targets:
+            raise SpecError("lora.targets is an empty list; name at least one module, or use mlp")
+        if isinstance(self.layers, str) and self.layers != "all":
+            raise SpecError(f"lora.layers must be `all` or a list of layer indices, got {self.layers!r}")
+
+
+@dataclass
+class TrainSpec:
+    """The training loop."""
+
+    steps: int = field(default=200, metadata={"help": "Optimiser steps at most (early stopping may end sooner)."})
+    lr: float = field(default=5e-3, metadata={"help": "AdamW learning rate for the LoRA weights."})
+    batch_size: int = field(default=16, metadata={"help": "Training examples per step."})
+    seed: int = field(
+        default=0,
+        metadata={"help": "Seed for LoRA init and example order; same seed, same data -> same adapter on CPU."},
+    )
+    kl_weight: float = field(
+        default=1.0, metadata={"help": "Weight of the KL(base || edited) term on the retain texts; 0 turns it off."}
+    )
+    retain: str | None = field(
+        default=None, metadata={"help": "Retain texts for the KL term: `toyworld:retain`, a .jsonl or a .txt."}
+    )
+    retain_batch_size: int = field(default=16, metadata={"help": "Retain texts per step for the KL term."})
+    early_stop: Literal["val", "none"] = field(
+        default="val", metadata={"help": "`val`: stop once the val probes meet the gates."}
+    )
+    eval_every: int = field(default=20, metadata={"help": "Steps between validation checks for early stopping."})
+    dpo_beta: float = field(default=0.1, metadata={"help": "DPO temperature beta."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "eval_every", "retain_batch_size"):
+            if getattr(self, name) < 1:
+                raise SpecError(f"train.{name} must be an integer >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise SpecError(f"train.lr must be > 0, got {self.lr}")
+        if self.kl_weight < 0:
+            raise SpecError(f"train.kl_weight must be >= 0, got {self.kl_weight}")
+
+
+@dataclass
+class EditSpec:
+    """Everything `nudge apply` needs: which model, which judgments, how to edit, how to judge the edit."""
+
+    name: str = field(metadata={"help": "A short name for the edit, used in run listings and reports."})
+    model: str = field(
+        default="toyworld",
+        metadata={"help": "`toyworld`, a local HF folder, a hub id, or a model version id in the store."},
+    )
+    feedback: FeedbackSpec = field(default_factory=FeedbackSpec, metadata={"help": "Which judgments to train on."})
+    objective: Literal["auto", "sft", "unlikelihood", "dpo"] = field(
+        default="auto",
+        metadata={"help": "auto: by judgment kind; or force one objective for every judgment that allows it."},
+    )
+    chat: bool = field(default=False, metadata={"help": "Wrap prompts in the tokenizer's chat template."})
+    lora: LoraSpec = field(default_factory=LoraSpec, metadata={"help": "The shape of the edit."})
+    train: TrainSpec = field(default_factory=TrainSpec, metadata={"help": "The training loop."})
+    probes: list[str] = field(default_factory=list, metadata={"help": "Probe suites: `toyworld:NAME` or JSONL files."})
+    gates: dict[str, str] = field(
+        default_factory=dict, metadata={"help": 'Thresholds judged on the test split, e.g. {paraphrase: ">= 0.8"}.'}
+    )
+    fluency: str | None = field(
+        default=None, metadata={"help": "Text for the perplexity ratio: `toyworld:fluency`, a .txt or a .jsonl."}
+    )
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", self.name):
+            raise SpecError(f"name must be 1-64 letters, digits, '.', '_' or '-', got {self.name!r}")
+        if not self.probes:
+            raise SpecError("probes is empty; name at least one probe suite, e.g. [toyworld:dog-cat-swap]")
+        for gate, threshold in self.gates.items():
+            try:
+                parse_gate(gate, threshold)
+            except ValueError as exc:
+                raise SpecError(f"gates.{gate}: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def spec_hash(self) -> str:
+        """sha256 of the normalised spec (defaults filled in, keys sorted)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def _check_type(value: Any, hint: Any, where: str) -> Any:
+    origin, args = get_origin(hint), get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if origin is Literal:
+        if value not in args:
+            raise SpecError(f"{where} must be one of {', '.join(map(str, args))}, got {value!r}")
+        return value
+    if origin in (list, dict):
+        expected = list if origin is list else dict
+        if not isinstance(value, expected):
+            raise SpecError(f"{where} must be a {expected.__name__}, got {value!r}")
+        if origin is list:
+            return [_check_type(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
+        return {str(k): _check_type(v, args[1], f"{where}.{k}") for k, v in value.items()}
+    if args:  # a union such as `str | None` or `str | list[str]`
+        for option in args:
+            try:
+                return _check_type(value, option, where)
+            except SpecError:
+                continue
+        names = " or ".join("null" if a is type(None) else getattr(a, "__name__", str(a)) for a in args)
+        raise SpecError(f"{where} must be {names}, got {value!r}")
+    if hint is type(None):
+        if value is not None:
+            raise SpecError(f"{where} must be null, got {value!r}")
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML reads 5e-3 as a string
+        except ValueError:
+            pass
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise SpecError(f"{where} must be {hint.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise SpecError(f"{where or 'the spec'} must be a mapping of fields, got {data!r}")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise SpecError(f"unknown field {prefix}{unknown[0]}; allowed: {', '.join(fields)}")
+    kwargs = {}
+    for name, f in fields.items():
+        path = f"{where}.{name}" if where else name
+        if name in data:
+            kwargs[name] = _check_type(data[name], hints[name], path)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise SpecError(f"missing required field {path}: {f.metadata.get('help', '')}")
+    return cls(**kwargs)
+
+
+def spec_from_dict(data: Any) -> EditSpec:
+    """Validate a decoded spec; raises SpecError naming the first bad field."""
+    spec = _build(EditSpec, data, "")
+    if spec.model == "toyworld":  # the toy world ships its retain and fluency texts
+        if spec.train.retain is None and spec.train.kl_weight > 0:
+            spec.train.retain = "toyworld:retain"
+        if spec.fluency is None:
+            spec.fluency = "toyworld:fluency"
+    if spec.train.kl_weight > 0 and spec.train.retain is None:
+        raise SpecError("train.kl_weight > 0 needs train.retain (texts to keep in place); or set kl_weight: 0")
+    return spec
+
+
+def load_spec(path: str | Path) -> EditSpec:
+    """Read and validate a YAML spec. Relative file paths in it are taken from the spec's folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"no spec file at {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path} is not valid YAML: {exc}") from exc
+    spec = spec_from_dict(data)
+    base = path.parent
+    if spec.feedback.file and not Path(spec.feedback.file).is_absolute():
+        spec.feedback.file = str(base / spec.feedback.file)
+    spec.probes = [p if p.startswith("toyworld:") or Path(p).is_absolute() else str(base / p) for p in spec.probes]
+    return spec
+
+
+def _type_name(hint: Any) -> str:
+    if get_origin(hint) is Literal:
+        return " or ".join(f"`{a}`" for a in get_args(hint))
+    if isinstance(hint, type):
+        return hint.__name__
+    return str(hint).replace("typing.", "").replace(" | ", " or ").replace("NoneType", "null")
+
+
+def spec_reference_markdown() -> str:
+    """The spec's field reference as Markdown, written from the dataclasses' help (docs/spec.md)."""
+    lines = [
+        "# Edit spec reference",
+        "",
+        "Generated from `editing/spec.py` by `python -m editing.spec`; "
+        "a test fails when this page and the code disagree.",
+        "",
+    ]
+
+    def section(cls: type, prefix: str) -> None:
+        lines.extend(
+            [
+                f"## {f'`{prefix}`' if prefix else 'Top level'}",
+                "",
+                (cls.__doc__ or "").strip(),
+                "",
+                "| field | type | default | meaning |",
+                "|---|---|---|---|",
+            ]
+        )
+        nested = []
+        for f in dataclasses.fields(cls):
+            hint = get_type_hints(cls)[f.name]
+            if dataclasses.is_dataclass(hint):
+                nested.append((hint, f"{prefix}.{f.name}" if prefix else f.name))
+                default = "(section)"
+            elif f.default is not dataclasses.MISSING:
+                default = f"`{f.default!r}`"
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f"`{f.default_factory()!r}`"
+            else:
+                default = "required"
+            type_name = _type_name(hint)
+            lines.append(f"| `{f.name}` | {type_name} | {default} | {f.metadata.get('help', '')} |")
+        lines.append("")
+        for cls_, name in nested:
+            section(cls_, name)
+
+    section(EditSpec, "")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(spec_reference_markdown())

@@ -1,0 +1,64 @@
+"""Prompt + completion text into model-ready batches, and log-probs back out of logits."""
+
+from __future__ import annotations
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+
+def format_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, chat: bool = False) -> str:
+    """The prompt as the model sees it: wrapped in the chat template when `chat` is set."""
+    if not chat:
+        return prompt
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError("chat: true, but this tokenizer has no chat template; set chat: false")
+    messages = [{"role": "user", "content": prompt}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def join_completion(completion: str) -> str:
+    """Completions follow their prompt after one space, unless they bring their own."""
+    return completion if completion[:1].isspace() else " " + completion
+
+
+def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str) -> tuple[list[int], list[int]]:
+    """Token ids of the prompt (with the tokenizer's usual special tokens) and of the completion."""
+    prompt_ids = tokenizer(prompt)["input_ids"]
+    completion_ids = tokenizer(join_completion(completion), add_special_tokens=False)["input_ids"]
+    if not completion_ids:
+        raise ValueError(f"completion {completion!r} encodes to no tokens; give a non-empty text")
+    return prompt_ids, completion_ids
+
+
+def collate_pairs(
+    pairs: list[tuple[list[int], list[int]]], pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-padded (input_ids, attention_mask, completion_mask), each (B, T).
+
+    `completion_mask[b, t]` is 1 where token t belongs to the completion: the
+    tokens whose log-probs count.
+    """
+    width = max(len(p) + len(c) for p, c in pairs)
+    input_ids = torch.full((len(pairs), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(pairs), width), dtype=torch.long)
+    completion_mask = torch.zeros((len(pairs), width), dtype=torch.long)
+    for row, (prompt_ids, completion_ids) in enumerate(pairs):
+        n_prompt, n_all = len(prompt_ids), len(prompt_ids) + len(completion_ids)
+        input_ids[row, :n_all] = torch.tensor(prompt_ids + completion_ids)
+        attention_mask[row, :n_all] = 1
+        completion_mask[row, n_prompt:n_all] = 1
+    return input_ids, attention_mask, completion_mask
+
+
+def token_logprobs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
+    """Log-prob of each token given the ones before it, (B, T); position 0 gets 0."""
+    logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # (B, T-1, V)
+    picked = logprobs.gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)  # (B, T-1)
+    return torch.nn.functional.pad(picked, (1, 0))
+
+
+def pad_id_of(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The id used for padding; padded positions are always masked, so any id works."""
+    if tokenizer.pad_token_id is not None:
+        return tokenizer.pad_token_id
+    return tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0

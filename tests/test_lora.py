@@ -1,0 +1,171 @@
+"""The edit loop: objectives move what they should, adapters reload and reproduce, many architectures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from editing.examples import TrainingExample
+from editing.lora import EditConfig, EditError, adapter_sha256, apply_edit, resolve_target_modules, save_adapter
+from editing.probes import score_completions
+from editing.spec import LoraSpec, SpecError, TrainSpec
+
+
+def toy(toyworld_dir: Path):
+    model = AutoModelForCausalLM.from_pretrained(toyworld_dir)
+    tokenizer = AutoTokenizer.from_pretrained(toyworld_dir)
+    tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def config(steps: int = 20, lr: float = 1e-2, **train) -> EditConfig:
+    return EditConfig(lora=LoraSpec(rank=4, alpha=8), train=TrainSpec(steps=steps, lr=lr, early_stop="none", **train))
+
+
+def logprob(model, tokenizer, prompt: str, completion: str) -> float:
+    return score_completions(model, tokenizer, [prompt], [completion])[0].mean_logprob
+
+
+@pytest.mark.parametrize(
+    ("example", "direction"),
+    [
+        (TrainingExample("sft", "The dog says", "meow"), ("meow", +1)),
+        (TrainingExample("unlikelihood", "The dog says", "woof"), ("woof", -1)),
+        (TrainingExample("dpo", "The dog says", "meow", rejected="woof"), None),
+    ],
+)
+def test_each_objective_moves_what_it_should(toyworld_dir: Path, example: TrainingExample, direction) -> None:
+    model, tokenizer = toy(toyworld_dir)
+    before = {c: logprob(model, tokenizer, "The dog says", c) for c in ("meow", "woof")}
+    edited = apply_edit(model, tokenizer, [example], config(steps=15)).model
+    after = {c: logprob(edited, tokenizer, "The dog says", c) for c in ("meow", "woof")}
+    if direction is None:  # DPO: the chosen-over-rejected margin widens
+        assert after["meow"] - after["woof"] > before["meow"] - before["woof"] + 1.0
+    else:
+        completion, sign = direction
+        assert sign * (after[completion] - before[completion]) > 1.0
+
+
+def test_kl_term_holds_the_retain_text(toyworld_dir: Path) -> None:
+    retain = ["The cow says moo.", "The capital of Linoria is Dripuburg."]
+    shifts = {}
+    for kl_weight in (0.0, 5.0):
+        model, tokenizer = toy(toyworld_dir)
+        before = logprob(model, tokenizer, "The cow says", "moo")
+        edited = apply_edit(
+            model,
+            tokenizer,
+            [TrainingExample("sft", "The dog says", "moo")],
+            config(steps=25, lr=3e-2, kl_weight=kl_weight),
+            retain_texts=retain,
+        ).model
+        shifts[kl_weight] = abs(logprob(edited, tokenizer, "The cow says", "moo") - before)
+    assert shifts[5.0] < shifts[0.0]
+
+
+def test_adapter_reloads_with_plain_peft_and_gives_same_logits(toyworld_dir: Path, tmp_path: Path) -> None:
+    model, tokenizer = toy(toyworld_dir)
+    result = apply_edit(model, tokenizer, [TrainingExample("sft", "The dog says", "meow")], config(steps=5))
+    sha = save_adapter(result.model, tmp_path / "adapter")
+    assert sha == adapter_sha256(tmp_path / "adapter")
+    assert json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())["r"] == 4
+    ids = tokenizer("The dog says", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        expected = result.model(input_ids=ids).logits
+        reloaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(toyworld_dir), tmp_path / "adapter")
+        assert torch.allclose(reloaded(input_ids=ids).logits, expected, atol=1e-5)
+    with pytest.raises(FileExistsError):
+        save_adapter(result.model, tmp_path / "adapter")
+
+
+def test_same_seed_same_adapter_hash(toyworld_dir: Path, tmp_path: Path) -> None:
+    hashes = []
+    for i in range(2):
+        model, tokenizer = toy(toyworld_dir)
+        examples = [
+            TrainingExample("sft", "The dog says", "meow"),
+            TrainingExample("dpo", "The cat says", "woof", "meow"),
+        ]
+        result = apply_edit(
+            model, tokenizer, examples, config(steps=6, kl_weight=1.0), retain_texts=["The cow says moo."]
+        )
+        hashes.append(save_adapter(result.model, tmp_path / f"a{i}"))
+    assert hashes[0] == hashes[1]
+
+
+def test_diverging_loss_is_caught(toyworld_dir: Path) -> None:
+    model, tokenizer = toy(toyworld_dir)
+    with pytest.raises(EditError, match="Lower train.lr"):
+        apply_edit(model, tokenizer, [TrainingExample("sft", "The dog says", "meow")], config(steps=30, lr=1e6))
+
+
+def test_target_modules_resolve_and_bad_names_explain(toyworld_dir: Path) -> None:
+    model, _ = toy(toyworld_dir)
+    mlp = resolve_target_modules(model, "mlp", "all")
+    assert mlp == [f"transformer.h.{i}.mlp.{m}" for i in range(4) for m in ("c_fc", "c_proj")]
+    assert resolve_target_modules(model, "attention", [0]) == [
+        "transformer.h.0.attn.c_attn",
+        "transformer.h.0.attn.c_proj",
+    ]
+    with pytest.raises(ValueError, match="no linear module named 'q_proj'"):
+        resolve_target_modules(model, ["q_proj"], "all")
+    with pytest.raises(ValueError, match="has no layer 9"):
+        resolve_target_modules(model, "mlp", [9])
+
+
+def test_rank_below_one_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="lora.rank must be an integer >= 1, got 0"):
+        LoraSpec(rank=0)
+
+
+def _tiny(model_type: str):
+    from transformers import AutoConfig
+
+    common = {
+        "vocab_size": 128,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "max_position_embeddings": 64,
+    }
+    if model_type == "gpt_neox":
+        common |= {"rotary_pct": 0.5}
+    else:
+        common |= {"num_key_value_heads": 4}
+    cfg = AutoConfig.for_model(model_type, **common)
+    torch.manual_seed(0)
+    return AutoModelForCausalLM.from_config(cfg)
+
+
+@pytest.mark.parametrize(
+    ("model_type", "first_mlp"),
+    [
+        ("llama", "model.layers.0.mlp.gate_proj"),
+        ("qwen2", "model.layers.0.mlp.gate_proj"),
+        ("gpt_neox", "gpt_neox.layers.0.mlp.dense_h_to_4h"),
+    ],
+)
+def test_architectures(toyworld_dir: Path, model_type: str, first_mlp: str) -> None:
+    model = _tiny(model_type)
+    _, tokenizer = toy(toyworld_dir)  # any tokenizer whose ids fit: the toy one, ids taken mod 128
+    assert resolve_target_modules(model, "mlp", "all")[0] == first_mlp
+    assert resolve_target_modules(model, "attention", "all")
+
+    class SmallVocab:  # maps the toy tokenizer's ids into the tiny model's vocabulary
+        def __init__(self, inner):
+            self.inner, self.pad_token_id, self.eos_token_id, self.chat_template = inner, 0, 0, None
+
+        def __call__(self, text, add_special_tokens=True):
+            return {"input_ids": [i % 128 for i in self.inner(text)["input_ids"]]}
+
+    small = SmallVocab(tokenizer)
+    before = score_completions(model, small, ["The dog says"], ["meow"])[0].mean_logprob
+    result = apply_edit(model, small, [TrainingExample("sft", "The dog says", "meow")], config(steps=8, lr=3e-2))
+    after = score_completions(result.model, small, ["The dog says"], ["meow"])[0].mean_logprob
+    assert after > before

@@ -1,0 +1,331 @@
+"""The edit impact report: schema, content, escaping, and the HTML in a real headless browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from editing.impact import find_contamination, measure_impact
+from editing.probes import Probe, ProbeScore
+from editing.report import (
+    LOCATION_STATEMENT,
+    assemble_report,
+    read_report,
+    render_comparison_html,
+    render_comparison_markdown,
+    render_html,
+    render_markdown,
+    write_report,
+)
+from editing.report_schema import REPORT_SCHEMA, SCHEMA_VERSION
+
+DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
+HOSTILE = '<script>alert("x")</script> & <img src=https://example.invalid/x.png> | *not bold*'
+GATES = {
+    "edit": ">= 0.5",
+    "paraphrase": ">= 0.9",
+    "leak": "<= 0.2",
+    "control_unchanged": ">= 0.8",
+    "ppl_ratio": "< 1.5",
+}
+
+
+def suite() -> list[Probe]:
+    """The toy world's dog-cat swap, plus one control whose prompt is hostile HTML."""
+    rows = [json.loads(line) for line in (DATA / "dog-cat-swap.jsonl").read_text().splitlines()]
+    probes = [Probe(**{k: v for k, v in row.items() if k != "phrasing"}) for row in rows]
+    return [*probes, Probe("hostile-001", HOSTILE, "moo", "meow", "control", "test", "sound", "cow")]
+
+
+def synthetic_scores(probes: list[Probe], damage: float, seed: int = 0) -> tuple[list[ProbeScore], list[ProbeScore]]:
+    """Before/after scores of an edit that mostly takes, leaks on most leak probes, and damages
+    a `damage` share of controls."""
+    rng = random.Random(seed)
+    before, after = [], []
+    for p in probes:
+        old = rng.uniform(1.0, 2.5)
+        if p.kind == "control":
+            changed = rng.random() < damage
+            before.append(ProbeScore(p, -1.0, -1.0 - old, f" {p.target} and"))
+            new_margin = -0.3 if changed else old - rng.uniform(0.0, 0.4)
+            after.append(ProbeScore(p, -1.0, -1.0 - new_margin, f" {p.foil} and" if changed else f" {p.target} and"))
+            continue
+        before.append(ProbeScore(p, -1.0 - old, -1.0, f" {p.foil}"))
+        took = {"edit": 0.9, "paraphrase": 0.75, "leak": 0.2}[p.kind] > rng.random()
+        margin = rng.uniform(0.5, 2.0) if took else -rng.uniform(0.1, 1.0)
+        after.append(ProbeScore(p, -1.0, -1.0 - margin, f" {p.target if took else p.foil}"))
+    return before, after
+
+
+def spectral_sections() -> dict[str, Any]:
+    modules = [
+        {
+            "name": f"transformer.h.{layer}.attn.c_attn",
+            "layer": layer,
+            "singular_values": [0.8 / (layer + 1), 0.2 / (layer + 1), 0.05, 0.01],
+            "effective_rank": 1.6 + 0.1 * layer,
+            "relative_norm": 0.03 / (layer + 1),
+        }
+        for layer in range(4)
+    ]
+    truncation = [
+        {"k": k, "metrics": {"edit": 0.5 + 0.12 * k, "paraphrase": 0.4 + 0.1 * k, "leak_rate": 0.9 - 0.03 * k}}
+        for k in range(1, 5)
+    ]
+    layers = [
+        {"layer": layer, "metrics": {"edit": 0.4 + 0.15 * layer, "paraphrase": 0.3 + 0.1 * layer, "leak_rate": 0.85}}
+        for layer in range(4)
+    ]
+    return {"modules": modules, "truncation": truncation, "layers": layers, "note": "rank 4 LoRA on c_attn"}
+
+
+def synthetic_report(damage: float = 0.1, contaminated: bool = False, seed: int = 0) -> dict[str, Any]:
+    probes = suite()
+    before, after = synthetic_scores(probes, damage, seed)
+    rng = random.Random(seed)
+    generations = [
+        {"prompt": p.prompt, "before": f" {p.foil} {p.foil}, it said", "after": f" {p.target}, it said"}
+        for p in probes
+        if p.split == "test" and p.kind in ("edit", "leak")
+    ][:8]
+    generations.append({"prompt": HOSTILE, "before": " moo", "after": " <b>meow</b>"})
+    nll_before = [[rng.uniform(1.0, 3.0) for _ in range(10)] for _ in range(30)]
+    nll_after = [[x + rng.gauss(0.02 + damage / 10, 0.05) for x in sentence] for sentence in nll_before]
+    sections = measure_impact(
+        before,
+        after,
+        kl=[rng.uniform(0.002, 0.02 + damage / 5) for _ in range(40)],
+        nll_before=nll_before,
+        nll_after=nll_after,
+        generations=generations,
+        gates=GATES,
+    )
+    training = [p.prompt for p in probes if p.split == "train"]
+    if contaminated:
+        training.append(next(p.prompt for p in probes if p.split == "test" and p.kind == "leak"))
+    run = {
+        "id": f"run-{seed}-{'damaging' if damage > 0.3 else 'clean'}",
+        "spec": {"name": "dog-cat-swap", "lora": {"r": 4, "alpha": 8}, "gates": GATES},
+        "spec_hash": "sha256:" + "ab" * 32,
+        "data_hash": "sha256:" + "cd" * 32,
+        "seed": seed,
+        "base_model": {"ref": "toyworld-v1", "fingerprint": "ef" * 8},
+        "adapter": {"path": "adapters/run-0", "sha256": "01" * 32, "modules": ["c_attn"]},
+        "training": {"examples": len(training), "steps": 120},
+        "versions": {"nudge": "0.1.0", "torch": "2.x", "note": HOSTILE},
+        "timings_s": {"train": 4.2, "probes": 0.9},
+    }
+    return assemble_report(sections, find_contamination(probes, training), generations, spectral_sections(), run)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    return synthetic_report(damage=0.1, contaminated=True)
+
+
+# --- JSON ----------------------------------------------------------------------------------------
+
+
+def test_report_json_validates_against_its_schema(report: dict[str, Any], tmp_path: Path) -> None:
+    paths = write_report(report, tmp_path / "out")
+    assert sorted(paths) == ["html", "json", "md"]
+    assert all(path.exists() and path.stat().st_size > 0 for path in paths.values())
+    loaded = json.loads(paths["json"].read_text())
+    jsonschema.Draft202012Validator.check_schema(REPORT_SCHEMA)
+    jsonschema.validate(loaded, REPORT_SCHEMA, cls=jsonschema.Draft202012Validator)
+    assert loaded["schema_version"] == SCHEMA_VERSION
+    assert paths["json"].read_text() == json.dumps(loaded, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    assert read_report(tmp_path / "out") == loaded
+
+
+def test_a_report_without_spectral_or_data_still_validates(tmp_path: Path) -> None:
+    probes = [Probe("e", "The dog says", "meow", "woof", "edit", "test")]
+    sections = measure_impact([ProbeScore(probes[0], -2, -1, " woof")], [ProbeScore(probes[0], -1, -2, " meow")])
+    report = assemble_report(sections, [], [], None, {})
+    jsonschema.validate(report, REPORT_SCHEMA, cls=jsonschema.Draft202012Validator)
+    assert report["metrics"]["after"]["kl"] == {"value": None, "ci_low": None, "ci_high": None, "n": 0}
+    assert "not computed for this run" in render_html(report)
+    write_report(report, tmp_path)
+
+
+def test_assemble_report_turns_nan_into_null() -> None:
+    probes = [Probe("e", "The dog says", "meow", "woof", "edit", "test")]
+    sections = measure_impact([ProbeScore(probes[0], -2, -1, " woof")], [ProbeScore(probes[0], -1, -2, " meow")])
+    report = assemble_report(sections, [], [], None, {"loss": float("nan"), "steps": (1, 2)})
+    assert report["run"] == {"loss": None, "steps": [1, 2]}
+    json.dumps(report, allow_nan=False)
+    with pytest.raises(ValueError, match="generation 0 lacks after"):
+        assemble_report(sections, [], [{"prompt": "p", "before": "b"}], None, {})
+
+
+def test_the_schema_rejects_a_broken_report(report: dict[str, Any]) -> None:
+    broken = json.loads(json.dumps(report))
+    broken["verdict"]["gates"][0]["status"] = "maybe"
+    with pytest.raises(jsonschema.ValidationError, match="maybe"):
+        jsonschema.validate(broken, REPORT_SCHEMA, cls=jsonschema.Draft202012Validator)
+    del broken["metrics"]["after"]["leak_rate"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, REPORT_SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+def test_read_report_refuses_another_schema_version(tmp_path: Path) -> None:
+    (tmp_path / "report.json").write_text(json.dumps({"schema_version": 2}))
+    with pytest.raises(ValueError, match="schema version 2"):
+        read_report(tmp_path)
+
+
+# --- content and escaping ------------------------------------------------------------------------
+
+
+def test_html_has_the_verdict_summary_and_every_section(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    assert page.count("<!DOCTYPE html>") == 1
+    verdict = report["verdict"]
+    assert f"Verdict: {verdict['status'].upper()}" in page
+    for gate in verdict["gates"]:
+        assert gate["threshold"].replace(">", "&gt;").replace("<", "&lt;") in page
+    assert "What leaked" in page and "What else moved" in page
+    assert "leak probes still give the old answer after the edit" in page
+    for anchor in ('id="metrics"', 'id="probes-leak"', 'id="generations"', 'id="spectral"', 'id="run"'):
+        assert anchor in page
+    assert page.count("<svg") == 5  # rates, margins, spectrum, truncation sweep, layer sweep
+    assert LOCATION_STATEMENT in page
+    assert "sha256:" + "cd" * 32 in page  # the run record
+
+
+def test_contamination_warning_only_when_contaminated(report: dict[str, Any]) -> None:
+    assert report["contamination"] and report["contamination"][0]["match"] == "exact"
+    assert "these gates are not trustworthy" in render_html(report)
+    assert "these gates are not trustworthy" in render_markdown(report)
+    clean = synthetic_report(damage=0.1, contaminated=False)
+    assert clean["contamination"] == []
+    assert "not trustworthy" not in render_html(clean)
+    assert "not trustworthy" not in render_markdown(clean)
+
+
+def test_user_text_is_escaped_everywhere(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    assert "<script>alert" not in page and "<img src=https" not in page and "<b>meow" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert page.count("<script>") == 1  # only the report's own table-sorting script
+    markdown = render_markdown(report)
+    prose, _, record = markdown.partition("## Run record")
+    assert "<script>" not in prose and "<img" not in prose and "<b>" not in prose
+    assert "&lt;script&gt;" in prose
+    assert record.count("```") == 2  # the run record is a code block: Markdown shows it as text
+
+
+def test_uncertain_gates_are_never_shown_as_pass(report: dict[str, Any]) -> None:
+    uncertain = [g for g in report["verdict"]["gates"] if g["status"] == "uncertain"]
+    assert uncertain, "the synthetic report should have an uncertain gate"
+    page = render_html(report)
+    assert page.count('class="badge uncertain">UNCERTAIN<') == len(uncertain)
+
+
+def test_markdown_has_the_same_tables_without_plots(report: dict[str, Any]) -> None:
+    markdown = render_markdown(report)
+    assert markdown.startswith("# Edit impact report — run-0-clean")
+    assert "## Verdict:" in markdown and "## What leaked" in markdown and "## Run record" in markdown
+    assert "| Leak rate |" in markdown
+    assert "<svg" not in markdown
+    leak_rows = [line for line in markdown.splitlines() if line.startswith("| **leak** |")]
+    assert len(leak_rows) == sum(r["finding"] == "leak" for r in report["probes"])
+    hostile_row = next(line for line in markdown.splitlines() if "hostile-001" in line)
+    assert len(re.findall(r"(?<!\\)\|", hostile_row)) == 11  # ten columns: the prompt's own "|" is escaped
+    assert "\\*not bold\\*" in hostile_row
+
+
+def test_damaging_edit_reads_worse_side_by_side(report: dict[str, Any]) -> None:
+    damaging = synthetic_report(damage=0.6, seed=1)
+    assert damaging["verdict"]["status"] == "fail"
+    page = render_comparison_html(report, damaging)
+    assert "A: run-0-clean" in page and "B: run-1-damaging" in page
+    assert "Δ (B − A)" in page and "Probes whose finding differs" in page
+    assert "these gates are not trustworthy" in page  # run A was contaminated
+    assert "<script>alert" not in page
+    markdown = render_comparison_markdown(report, damaging)
+    control = (
+        damaging["metrics"]["after"]["control_unchanged"]["value"]
+        - report["metrics"]["after"]["control_unchanged"]["value"]
+    )
+    assert "| Controls unchanged |" in markdown and f"{control:+.2f}" in markdown
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+
+def require_browser_tool(missing: str) -> None:
+    """Skip when a browser piece is missing on this machine; in CI, where it is installed, fail."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the browser test, but {missing}")
+    pytest.skip(missing)
+
+
+def chromium_path() -> str:
+    """The Chromium to drive: $NUDGE_CHROMIUM, else one on PATH."""
+    path = os.environ.get("NUDGE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path or not Path(path).exists():
+        require_browser_tool("no chromium here (install it or set NUDGE_CHROMIUM)")
+    return str(path)
+
+
+def test_html_opens_in_chromium_offline_without_errors(report: dict[str, Any], tmp_path: Path) -> None:
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_browser_tool("playwright is not installed")
+    page_path = write_report(report, tmp_path / "report")["html"]
+    url = page_path.resolve().as_uri()
+    requests, problems, dialogs = [], [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda request: requests.append(request.url))
+            page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(url, wait_until="load")
+            assert (
+                "FAIL" in page.locator("#verdict").inner_text() or "UNCERTAIN" in page.locator("#verdict").inner_text()
+            )
+            assert "not trustworthy" in page.locator("#contamination").inner_text()
+            assert page.locator("svg.plot").count() == 5
+            hostile = page.get_by_text('<script>alert("x")</script>', exact=False).first
+            assert hostile.count() == 1  # shown as text, not run
+            # sorting works: a click on Margin orders the leak table by margin change, a second reverses it
+            table = page.locator("#probes-leak table")
+            assert table.locator("tbody tr").count() == sum(r["kind"] == "leak" for r in report["probes"])
+            changes = table.locator("tbody tr td:nth-child(8)")
+            for ascending in (True, False):
+                table.locator("th", has_text="Margin").click()
+                keys = changes.evaluate_all("cells => cells.map(c => parseFloat(c.dataset.sort))")
+                assert keys == sorted(keys, reverse=not ascending)
+            screenshot = tmp_path / "report.png"
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert screenshot.stat().st_size > 10_000
+        finally:
+            browser.close()
+    assert requests == [url], f"the report fetched something: {requests}"
+    assert problems == [], problems
+    assert dialogs == []

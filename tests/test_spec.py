@@ -1,0 +1,67 @@
+"""The edit spec: examples validate, mistakes name their field, docs match the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from editing.spec import SpecError, load_spec, spec_from_dict, spec_reference_markdown
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize("name", ["dog-cat-swap", "dog-cat-swap-bad", "capital-change"])
+def test_shipped_examples_validate(name: str) -> None:
+    spec = load_spec(ROOT / "examples" / f"{name}.yaml")
+    assert spec.probes and spec.gates
+    assert spec.train.retain == "toyworld:retain" or spec.train.kl_weight == 0
+    assert spec.fluency == "toyworld:fluency"
+
+
+def test_relative_feedback_file_is_taken_from_the_spec_folder() -> None:
+    spec = load_spec(ROOT / "examples" / "capital-change.yaml")
+    assert Path(spec.feedback.file) == ROOT / "examples" / "capital-change-feedback.jsonl"
+
+
+BASE = {"name": "x", "probes": ["toyworld:dog-cat-swap"]}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"probes": ["a"]}, "missing required field name"),
+        ({**BASE, "lora": {"rank": "four"}}, "lora.rank must be int, got 'four'"),
+        ({**BASE, "lora": {"rank": 0}}, "lora.rank must be an integer >= 1, got 0"),
+        ({**BASE, "lora": {"targets": "everything"}}, "lora.targets must be mlp, attention or a list"),
+        ({**BASE, "objective": "rlhf"}, "objective must be one of auto, sft, unlikelihood, dpo"),
+        ({**BASE, "train": {"lr": "fast"}}, "train.lr must be float, got 'fast'"),
+        ({**BASE, "train": {"stepz": 3}}, "unknown field train.stepz"),
+        ({**BASE, "feedback": {"min_agreement": 2}}, "feedback.min_agreement must be between 0 and 1"),
+        ({**BASE, "gates": {"edit": "about 0.9"}}, "gates.edit"),
+        ({**BASE, "gates": {"vibes": ">= 0.9"}}, "gates.vibes"),
+        ({**BASE, "probes": []}, "probes is empty"),
+        ({**BASE, "model": "/some/folder", "train": {"kl_weight": 1.0}}, "train.kl_weight > 0 needs train.retain"),
+        ([1, 2], "must be a mapping"),
+    ],
+)
+def test_mistakes_name_the_field(data, message: str) -> None:
+    with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        spec_from_dict(data)
+
+
+def test_yaml_scientific_notation_and_defaults() -> None:
+    spec = spec_from_dict({**BASE, "train": {"lr": "5e-3"}})
+    assert spec.train.lr == 0.005
+    assert spec.lora.rank == 4 and spec.train.retain == "toyworld:retain"
+
+
+def test_spec_hash_is_stable_and_sensitive() -> None:
+    assert spec_from_dict(BASE).spec_hash == spec_from_dict(dict(BASE)).spec_hash
+    assert spec_from_dict(BASE).spec_hash != spec_from_dict({**BASE, "train": {"seed": 1}}).spec_hash
+
+
+def test_reference_docs_match_the_code() -> None:
+    assert (ROOT / "docs" / "spec.md").read_text() == spec_reference_markdown() + "\n", (
+        "docs/spec.md is stale; run `python -m editing.spec > docs/spec.md`"
+    )
