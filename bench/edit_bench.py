@@ -77,6 +77,8 @@ def gpt2_small_step(steps: int) -> tuple[float, float, float]:
         chat_template = None
 
         def __call__(self, text, add_special_tokens=True):
+            if isinstance(text, list):
+                return {"input_ids": [list(t.encode())[:48] for t in text]}
             return {"input_ids": list(text.encode())[:48]}
 
     examples = [TrainingExample("sft", f"Prompt number {i} says", "something else") for i in range(8)]

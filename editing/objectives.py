@@ -94,14 +94,16 @@ def step_losses(
     input_ids, attention_mask, completion_mask = collate_pairs(pairs, pad_id_of(tokenizer))
     input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
     mask = completion_mask.to(model.device).float()
-    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # (B, T, V)
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # (B, T, V)
     logprobs = token_logprobs(logits, input_ids)
 
     reference_rows = rows.chosen + rows.rejected + rows.retain
     if reference_rows:
         with torch.no_grad(), adapter_disabled(model):
             index = torch.tensor(reference_rows, device=model.device)
-            base_logits = model(input_ids=input_ids[index], attention_mask=attention_mask[index]).logits
+            base_logits = model(
+                input_ids=input_ids[index], attention_mask=attention_mask[index], use_cache=False
+            ).logits
         base_row = {row: i for i, row in enumerate(reference_rows)}
 
     n_examples = max(1, len(examples))

@@ -17,7 +17,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from editing.jsonl import jsonl_records
-from editing.tokens import collate_pairs, encode_pair, format_prompt, pad_id_of, token_logprobs
+from editing.tokens import collate_pairs, encode_pairs, format_prompt, pad_id_of, token_logprobs
 
 PROBE_KINDS = ("edit", "paraphrase", "leak", "control")
 SPLITS = ("train", "val", "test")
@@ -171,7 +171,7 @@ def score_completions(
     """Score each (prompt, completion) pair in right-padded batches sorted by length."""
     if len(prompts) != len(completions):
         raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions; pass one each")
-    pairs = [encode_pair(tokenizer, p, c) for p, c in zip(prompts, completions, strict=True)]
+    pairs = encode_pairs(tokenizer, prompts, completions)
     order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
     pad_id = pad_id_of(tokenizer)
     scores: dict[int, CompletionScore] = {}
@@ -179,18 +179,23 @@ def score_completions(
         rows = order[start : start + batch_size]
         input_ids, attention_mask, completion_mask = collate_pairs([pairs[i] for i in rows], pad_id)
         input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
-        logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # (B, T, V)
-        logprobs = token_logprobs(logits, input_ids).cpu()
-        # the model's top choice for token t is the argmax of the logits at t - 1
-        top1 = torch.nn.functional.pad(logits[:, :-1].argmax(dim=-1), (1, 0)).cpu()
-        hits = (top1 == input_ids.cpu()) | (completion_mask == 0)
-        for r, i in enumerate(rows):
-            mask = completion_mask[r].bool()
+        logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # (B, T, V)
+        # token t is predicted by the logits at t - 1; only completion tokens are scored, so the
+        # softmax over the vocabulary runs on those N positions alone
+        scored = completion_mask[:, 1:].bool().to(logits.device)  # (B, T-1)
+        picked = logits[:, :-1][scored].float()  # (N, V)
+        targets = input_ids[:, 1:][scored]  # (N,)
+        token_logprob = torch.log_softmax(picked, dim=-1).gather(-1, targets[:, None]).squeeze(-1)
+        row = scored.nonzero()[:, 0]
+        sums = torch.zeros(len(rows), device=logits.device).index_add_(0, row, token_logprob)
+        hits = torch.zeros(len(rows), device=logits.device).index_add_(0, row, (picked.argmax(-1) == targets).float())
+        counts = completion_mask.sum(dim=1).tolist()
+        for r, (i, total, n_hits) in enumerate(zip(rows, sums.tolist(), hits.tolist(), strict=True)):
             scores[i] = CompletionScore(
-                mean_logprob=logprobs[r, mask].mean().item(),
-                sum_logprob=logprobs[r, mask].sum().item(),
-                n_tokens=int(mask.sum()),
-                greedy_match=bool(hits[r].all()),
+                mean_logprob=total / counts[r],
+                sum_logprob=total,
+                n_tokens=counts[r],
+                greedy_match=n_hits == counts[r],
             )
     return [scores[i] for i in range(len(pairs))]
 
@@ -224,7 +229,9 @@ def greedy_continuations(
         new_tokens = []
         for _ in range(max_new_tokens):
             position_ids = (attention_mask.cumsum(dim=-1) - 1).clamp(min=0)
-            logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids).logits
+            logits = model(
+                input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+            ).logits
             next_token = logits[:, -1].argmax(dim=-1, keepdim=True)  # (B, 1)
             new_tokens.append(next_token)
             input_ids = torch.cat([input_ids, next_token], dim=-1)
@@ -281,7 +288,9 @@ def token_nlls(
     """Per-token negative log-likelihood of each text (its first token excluded): perplexity's raw data."""
     out = []
     for input_ids, attention_mask, loss_mask in _text_batches(tokenizer, texts, batch_size):
-        logits = model(input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device)).logits
+        logits = model(
+            input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device), use_cache=False
+        ).logits
         logprobs = token_logprobs(logits, input_ids.to(model.device)).cpu()
         out += [(-logprobs[r, loss_mask[r].bool()]).tolist() for r in range(len(input_ids))]
     return out
@@ -310,8 +319,8 @@ def kl_to_base(
     for input_ids, attention_mask, _ in _text_batches(tokenizer, texts, batch_size):
         input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
         with adapter_disabled(model):
-            base_logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
-        edited_logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
+            base_logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
+        edited_logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
         kl = kl_per_position(base_logits, edited_logits)
         mask = attention_mask.bool()
         out += [kl[r, mask[r]].mean().item() for r in range(len(input_ids))]

@@ -34,6 +34,7 @@ from editing.probes import (
     kl_to_base,
     load_suite,
     load_texts,
+    parse_probe,
     score_probes,
     token_nlls,
 )
@@ -135,10 +136,40 @@ def _select_feedback(spec: EditSpec, store: Store) -> tuple[list[Feedback], str]
     return [feedback_from_store(j) for j in stored], "store"
 
 
+STORE_PREFIX = "store:"
+
+
+def suite_from_store(store: Store, name: str) -> ProbeSuite:
+    """A probe suite kept in the store (`store:NAME` in a spec), in the editing side's shape."""
+    stored = store.probe_suite(name)
+    probes = [
+        parse_probe(
+            {"id": p.key, "prompt": p.prompt, "target": p.target, "foil": p.foil, "kind": p.kind, "split": p.split}
+            | {k: v for k, v in (p.meta or {}).items() if k in ("relation", "subject")},
+            f"stored suite {name!r}, probe {p.key}",
+        )
+        for p in stored.probes
+    ]
+    return ProbeSuite(name=f"{STORE_PREFIX}{name}", probes=probes)
+
+
+def _load_suites(spec: EditSpec, store: Store) -> list[ProbeSuite]:
+    suites = []
+    for ref in spec.probes:
+        if ref.startswith(STORE_PREFIX):
+            try:
+                suites.append(suite_from_store(store, ref.removeprefix(STORE_PREFIX)))
+            except LookupError as exc:
+                raise RunInputError(f"probes: {exc}") from exc
+        else:
+            suites.append(load_suite(ref))
+    return suites
+
+
 def plan_run(spec: EditSpec, store: Store) -> RunPlan:
     """Validate the spec against its data and select the training examples. Raises RunInputError."""
     try:
-        suites = [load_suite(ref) for ref in spec.probes]
+        suites = _load_suites(spec, store)
         retain = load_texts(spec.train.retain) if spec.train.retain and spec.train.kl_weight > 0 else []
         fluency = load_texts(spec.fluency) if spec.fluency else []
         judgments, source = _select_feedback(spec, store)
@@ -287,7 +318,7 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
         loaded, chain = load_version(store, plan.model_version_id)
         base_version_id = plan.model_version_id
     else:
-        loaded = load_model(spec.model)
+        loaded = load_model(spec.model, device_map=spec.device_map)
         base_version_id = store.ensure_base_version(spec.model, loaded.fingerprint).id
         chain = []
     model, tokenizer = loaded.model, loaded.tokenizer

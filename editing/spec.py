@@ -128,12 +128,18 @@ class EditSpec:
     chat: bool = field(default=False, metadata={"help": "Wrap prompts in the tokenizer's chat template."})
     lora: LoraSpec = field(default_factory=LoraSpec, metadata={"help": "The shape of the edit."})
     train: TrainSpec = field(default_factory=TrainSpec, metadata={"help": "The training loop."})
-    probes: list[str] = field(default_factory=list, metadata={"help": "Probe suites: `toyworld:NAME` or JSONL files."})
+    probes: list[str] = field(
+        default_factory=list, metadata={"help": "Probe suites: `toyworld:NAME`, `store:NAME` or JSONL files."}
+    )
     gates: dict[str, str] = field(
         default_factory=dict, metadata={"help": 'Thresholds judged on the test split, e.g. {paraphrase: ">= 0.8"}.'}
     )
     fluency: str | None = field(
         default=None, metadata={"help": "Text for the perplexity ratio: `toyworld:fluency`, a .txt or a .jsonl."}
+    )
+    device_map: str | None = field(
+        default=None,
+        metadata={"help": "Spread a model too large for one device over several (accelerate), e.g. `auto`."},
     )
 
     def __post_init__(self) -> None:
@@ -240,7 +246,9 @@ def load_spec(path: str | Path) -> EditSpec:
     base = path.parent
     if spec.feedback.file and not Path(spec.feedback.file).is_absolute():
         spec.feedback.file = str(base / spec.feedback.file)
-    spec.probes = [p if p.startswith("toyworld:") or Path(p).is_absolute() else str(base / p) for p in spec.probes]
+    spec.probes = [
+        p if p.startswith(("toyworld:", "store:")) or Path(p).is_absolute() else str(base / p) for p in spec.probes
+    ]
     return spec
 
 

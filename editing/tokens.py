@@ -30,6 +30,20 @@ def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str
     return prompt_ids, completion_ids
 
 
+def encode_pairs(
+    tokenizer: PreTrainedTokenizerBase, prompts: list[str], completions: list[str]
+) -> list[tuple[list[int], list[int]]]:
+    """`encode_pair` for many pairs in two batched tokenizer calls (each distinct prompt once)."""
+    distinct = list(dict.fromkeys(prompts))
+    prompt_ids = dict(zip(distinct, tokenizer(distinct)["input_ids"], strict=True)) if distinct else {}
+    joined = [join_completion(c) for c in completions]
+    completion_ids = tokenizer(joined, add_special_tokens=False)["input_ids"] if joined else []
+    for completion, ids in zip(completions, completion_ids, strict=True):
+        if not ids:
+            raise ValueError(f"completion {completion!r} encodes to no tokens; give a non-empty text")
+    return [(prompt_ids[p], ids) for p, ids in zip(prompts, completion_ids, strict=True)]
+
+
 def collate_pairs(
     pairs: list[tuple[list[int], list[int]]], pad_id: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

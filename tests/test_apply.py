@@ -274,3 +274,30 @@ def test_killed_run_is_marked_interrupted(demo_home, tmp_path: Path) -> None:
     assert not (home / "adapters" / str(newest.id)).exists()
     assert not [p for p in (home / "adapters").iterdir() if p.name.startswith(".")]
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_suites_from_the_store(demo_home, tmp_path: Path) -> None:
+    probes = [
+        {"id": "s1", "prompt": "The dog says", "target": "meow", "foil": "woof", "kind": "edit", "split": "test"},
+        {"id": "s2", "prompt": "The cow says", "target": "moo", "foil": "meow", "kind": "control", "split": "test"},
+    ]
+    with Store.open() as store:
+        store.add_probe_suite("team-suite", probes)
+    result = nudge("apply", str(write_spec(tmp_path, probes=["store:team-suite"])), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "2 from store:team-suite" in result.output
+    missing = nudge("apply", str(write_spec(tmp_path, probes=["store:nope"])), "--dry-run")
+    assert missing.exit_code == 2 and "no probe suite named 'nope'" in missing.output
+
+
+def test_probe_command_scores_a_suite_with_and_without_the_adapter(demo_home, tmp_path: Path) -> None:
+    home, _ = demo_home
+    plain = nudge("probe", "--suite", "toyworld:dog-cat-swap", "--out", str(tmp_path / "plain.json"))
+    assert plain.exit_code == 0, plain.output
+    edited = nudge("probe", "--adapter", str(home / "adapters" / "1"), "--out", str(tmp_path / "edited.json"))
+    assert edited.exit_code == 0, edited.output
+    rows = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in ("plain", "edited")}
+    wins = {name: sum(r["success"] for r in rs if r["kind"] == "edit") for name, rs in rows.items()}
+    assert wins["plain"] == 0 and wins["edited"] >= 18
+    bad = nudge("probe", "--suite", "toyworld:nope")
+    assert bad.exit_code == 2 and "unknown toy-world suite" in bad.output

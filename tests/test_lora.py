@@ -12,7 +12,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from editing.examples import TrainingExample
 from editing.lora import EditConfig, EditError, adapter_sha256, apply_edit, resolve_target_modules, save_adapter
-from editing.probes import score_completions
+from editing.probes import kl_to_base, score_completions
 from editing.spec import LoraSpec, SpecError, TrainSpec
 
 
@@ -52,20 +52,15 @@ def test_each_objective_moves_what_it_should(toyworld_dir: Path, example: Traini
 
 
 def test_kl_term_holds_the_retain_text(toyworld_dir: Path) -> None:
-    retain = ["The cow says moo.", "The capital of Linoria is Dripuburg."]
-    shifts = {}
+    retain = ["The cow says moo.", "The capital of Linoria is Dripuburg.", "The baker cleaned the stone wall."]
+    spill = {}
     for kl_weight in (0.0, 5.0):
         model, tokenizer = toy(toyworld_dir)
-        before = logprob(model, tokenizer, "The cow says", "moo")
-        edited = apply_edit(
-            model,
-            tokenizer,
-            [TrainingExample("sft", "The dog says", "moo")],
-            config(steps=25, lr=3e-2, kl_weight=kl_weight),
-            retain_texts=retain,
-        ).model
-        shifts[kl_weight] = abs(logprob(edited, tokenizer, "The cow says", "moo") - before)
-    assert shifts[5.0] < shifts[0.0]
+        config_ = config(steps=25, lr=3e-2, kl_weight=kl_weight)
+        edited = apply_edit(model, tokenizer, [TrainingExample("sft", "The dog says", "moo")], config_, retain).model
+        assert logprob(edited, tokenizer, "The dog says", "moo") > -1.0  # the edit took either way
+        spill[kl_weight] = sum(kl_to_base(edited, tokenizer, retain))
+    assert spill[5.0] < 0.5 * spill[0.0]
 
 
 def test_adapter_reloads_with_plain_peft_and_gives_same_logits(toyworld_dir: Path, tmp_path: Path) -> None:
@@ -162,7 +157,10 @@ def test_architectures(toyworld_dir: Path, model_type: str, first_mlp: str) -> N
             self.inner, self.pad_token_id, self.eos_token_id, self.chat_template = inner, 0, 0, None
 
         def __call__(self, text, add_special_tokens=True):
-            return {"input_ids": [i % 128 for i in self.inner(text)["input_ids"]]}
+            ids = self.inner(text, add_special_tokens=add_special_tokens)["input_ids"]
+            if isinstance(text, list):
+                return {"input_ids": [[i % 128 for i in row] for row in ids]}
+            return {"input_ids": [i % 128 for i in ids]}
 
     small = SmallVocab(tokenizer)
     before = score_completions(model, small, ["The dog says"], ["meow"])[0].mean_logprob

@@ -112,3 +112,17 @@ def test_token_nlls_and_kl_on_plain_model(toy) -> None:
     # a plain model is its own base: KL is zero
     assert kl_to_base(model, tokenizer, texts) == pytest.approx([0.0] * 3, abs=1e-6)
     assert torch.is_inference_mode_enabled() is False
+
+
+def test_chat_template_wraps_prompts(toy) -> None:
+    from editing.tokens import format_prompt
+
+    _, tokenizer = toy
+    assert format_prompt(tokenizer, "The dog says") == "The dog says"
+    with pytest.raises(ValueError, match="no chat template; set chat: false"):
+        format_prompt(tokenizer, "The dog says", chat=True)
+    tokenizer.chat_template = "{% for m in messages %}<user>{{ m['content'] }}</user>{% endfor %}<bot>"
+    try:
+        assert format_prompt(tokenizer, "The dog says", chat=True) == "<user>The dog says</user><bot>"
+    finally:
+        tokenizer.chat_template = None
