@@ -64,38 +64,89 @@ def apply_seconds(home: Path, n_examples: int, rank: int, repeats: int) -> tuple
     return statistics.median(times), steps, phases
 
 
-def gpt2_small_step(steps: int) -> tuple[float, float, float]:
-    """Median seconds per training step of a random 124M GPT-2, weights MB, peak RSS growth MB."""
+class ByteTokens:
+    """A byte tokenizer for the random GPT-2: every id below 256 is a byte; nothing to download."""
+
+    pad_token_id = eos_token_id = 0
+    chat_template = None
+
+    def __call__(self, text, add_special_tokens=True):
+        if isinstance(text, list):
+            return {"input_ids": [list(t.encode())[:48] for t in text]}
+        return {"input_ids": list(text.encode())[:48]}
+
+
+GPT2_EXAMPLES = [TrainingExample("sft", f"Prompt number {i} says", "something else") for i in range(8)]
+GPT2_RETAIN = ["Some neutral text to keep in place."] * 8
+
+
+def _gpt2_small():
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config())  # 124M parameters, random: nothing downloaded
-    weights_mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+    return GPT2LMHeadModel(GPT2Config())  # 124M parameters, random: nothing downloaded
 
-    class Tokens:  # a byte tokenizer: every GPT-2 id below 256 is a byte
-        pad_token_id = eos_token_id = 0
-        chat_template = None
 
-        def __call__(self, text, add_special_tokens=True):
-            if isinstance(text, list):
-                return {"input_ids": [list(t.encode())[:48] for t in text]}
-            return {"input_ids": list(text.encode())[:48]}
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    examples = [TrainingExample("sft", f"Prompt number {i} says", "something else") for i in range(8)]
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    config = EditConfig(lora=LoraSpec(rank=4, alpha=8), train=TrainSpec(steps=steps, batch_size=8, early_stop="none"))
-    times: list[float] = []
-    last = [time.perf_counter()]
+
+def _measure_edit(queue) -> None:
+    """In a fresh process: the LoRA edit loop, seconds per step and peak memory."""
+    torch.set_num_threads(2)
+    model = _gpt2_small()
+    config = EditConfig(
+        lora=LoraSpec(rank=4, alpha=8),
+        train=TrainSpec(steps=5, batch_size=8, retain_batch_size=8, early_stop="none"),
+    )
+    times, last = [], [time.perf_counter()]
 
     def on_step(step: int, total: int, record: dict) -> None:
-        now = time.perf_counter()
-        times.append(now - last[0])
-        last[0] = now
+        times.append(time.perf_counter() - last[0])
+        last[0] = time.perf_counter()
 
     last[0] = time.perf_counter()
-    apply_edit(model, Tokens(), examples, config, retain_texts=["Some neutral text to keep."] * 4, on_step=on_step)
-    rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
-    return statistics.median(times[1:] or times), weights_mb, rss_growth
+    apply_edit(model, ByteTokens(), GPT2_EXAMPLES, config, GPT2_RETAIN, on_step=on_step)
+    queue.put((statistics.median(times[1:]), _peak_rss_mb()))
+
+
+def _measure_plain(queue) -> None:
+    """In a fresh process: weights plus activations, i.e. the same sequences through the plain model,
+    forward and backward (into a single trainable tensor), twice as the edit's two passes do."""
+    from editing.tokens import collate_pairs, encode_pair
+
+    torch.set_num_threads(2)
+    model = _gpt2_small()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.lm_head.weight.requires_grad_(True)  # tied to the embeddings: gradients flow through every layer
+    tokens = ByteTokens()
+    pairs = [encode_pair(tokens, e.prompt, e.completion) for e in GPT2_EXAMPLES]
+    pairs += [(ids[:1], ids[1:]) for ids in (tokens(t)["input_ids"] for t in GPT2_RETAIN)]
+    input_ids, attention_mask, _ = collate_pairs(pairs, 0)
+    with torch.no_grad():
+        model(input_ids=input_ids[len(GPT2_EXAMPLES) :], attention_mask=attention_mask[len(GPT2_EXAMPLES) :])
+    model(input_ids=input_ids, attention_mask=attention_mask, labels=input_ids).loss.backward()
+    queue.put(_peak_rss_mb())
+
+
+def gpt2_small_step() -> tuple[float, float, float, float]:
+    """Seconds per step, weights MB, peak RSS of the edit, peak RSS of weights + plain activations."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    results = []
+    for target in (_measure_edit, _measure_plain):
+        queue = context.Queue()
+        process = context.Process(target=target, args=(queue,))
+        process.start()
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"{target.__name__} failed in its process (exit code {process.exitcode})")
+        results.append(queue.get())
+    (step, edit_peak), plain_peak = results
+    weights_mb = sum(p.numel() * p.element_size() for p in _gpt2_small().parameters()) / 2**20
+    return step, weights_mb, edit_peak, plain_peak
 
 
 def main() -> None:
@@ -117,11 +168,14 @@ def main() -> None:
                     f"| {n_examples} | {rank} | {steps} | {seconds:.2f} | {phases['train']:.2f} | "
                     f"{probes:.2f} | {phases['sweeps']:.2f} |"
                 )
-    step, weights_mb, rss_growth = gpt2_small_step(steps=6)
-    print("\n## One training step, GPT-2-small-sized random model (124M), CPU\n")
-    print("| batch | rank | median s/step | weights MB | peak RSS growth during edit MB | growth / weights |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    print(f"| 8 | 4 | {step:.2f} | {weights_mb:.0f} | {rss_growth:.0f} | {rss_growth / weights_mb:.2f} |")
+    step, weights_mb, edit_peak, plain_peak = gpt2_small_step()
+    print("\n## GPT-2-small-sized random model (124M), CPU: one training step and peak memory\n")
+    print("8 SFT examples + 8 retain texts (KL term), rank 4 on the MLPs. Each column of memory is the peak")
+    print("RSS of a fresh process; the reference runs the same sequences through the plain model, forward")
+    print("and backward, so it holds the weights and the activations and nothing else.\n")
+    print("| median s/step | weights MB | edit peak MB | weights + activations peak MB | edit / reference |")
+    print("|---:|---:|---:|---:|---:|")
+    print(f"| {step:.2f} | {weights_mb:.0f} | {edit_peak:.0f} | {plain_peak:.0f} | {edit_peak / plain_peak:.2f} |")
     print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads")
 
 

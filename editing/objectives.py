@@ -132,7 +132,9 @@ def step_losses(
             / n_examples
         )
     if rows.retain:
-        kl = kl_per_position(base_logits[[base_row[r] for r in rows.retain]], logits[rows.retain])
-        kept = attention_mask[rows.retain].float()
+        # retain texts are the last rows of both passes: slices, not copies, of the logits
+        first, n_retain = rows.retain[0], len(rows.retain)
+        kl = kl_per_position(base_logits[-n_retain:], logits[first : first + n_retain])
+        kept = attention_mask[first : first + n_retain].float()
         terms["kl"] = kl_weight * (kl * kept).sum() / kept.sum()
     return terms

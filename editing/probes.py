@@ -166,7 +166,7 @@ def score_completions(
     tokenizer: PreTrainedTokenizerBase,
     prompts: list[str],
     completions: list[str],
-    batch_size: int = 64,
+    batch_size: int = 128,
 ) -> list[CompletionScore]:
     """Score each (prompt, completion) pair in right-padded batches sorted by length."""
     if len(prompts) != len(completions):
@@ -177,9 +177,11 @@ def score_completions(
     scores: dict[int, CompletionScore] = {}
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
-        input_ids, attention_mask, completion_mask = collate_pairs([pairs[i] for i in rows], pad_id)
-        input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
-        logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # (B, T, V)
+        input_ids, _, completion_mask = collate_pairs([pairs[i] for i in rows], pad_id)
+        input_ids = input_ids.to(model.device)
+        # right padding under causal attention: no real token ever attends to a pad on its right, so
+        # the mask can be left out, which lets attention take its fused causal path
+        logits = model(input_ids=input_ids, use_cache=False).logits  # (B, T, V)
         # token t is predicted by the logits at t - 1; only completion tokens are scored, so the
         # softmax over the vocabulary runs on those N positions alone
         scored = completion_mask[:, 1:].bool().to(logits.device)  # (B, T-1)

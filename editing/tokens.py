@@ -65,10 +65,14 @@ def collate_pairs(
 
 
 def token_logprobs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
-    """Log-prob of each token given the ones before it, (B, T); position 0 gets 0."""
-    logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # (B, T-1, V)
-    picked = logprobs.gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)  # (B, T-1)
-    return torch.nn.functional.pad(picked, (1, 0))
+    """Log-prob of each token given the ones before it, (B, T); position 0 gets 0.
+
+    Computed as logit - logsumexp rather than through a full log-softmax, so no
+    second (B, T, V) tensor is made: with a 50k vocabulary that is most of the memory.
+    """
+    shifted = logits[:, :-1].float()  # (B, T-1, V); a view when the logits are float32
+    picked = shifted.gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)  # (B, T-1)
+    return torch.nn.functional.pad(picked - torch.logsumexp(shifted, dim=-1), (1, 0))
 
 
 def pad_id_of(tokenizer: PreTrainedTokenizerBase) -> int:
