@@ -61,7 +61,8 @@ def _build_with_progress(force: bool) -> Path:
 
 def _print_world_eval(folder: Path) -> None:
     report = json.loads((folder / "world_eval.json").read_text())
-    table = Table(title=f"toy world: {folder}", show_header=True)
+    console.print(f"toy world model: {folder}", highlight=False, soft_wrap=True)
+    table = Table(show_header=True)
     table.add_column("relation")
     table.add_column("top-1 accuracy", justify="right")
     for relation, accuracy in report["by_relation"].items():

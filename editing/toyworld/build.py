@@ -102,6 +102,7 @@ def train_model(
             bos_token_id=tokenizer.eos_token_id,
             eos_token_id=tokenizer.eos_token_id,
             activation_function="gelu",  # torch's fused GELU: GPT-2's tanh form costs a quarter of a forward on CPU
+            loss_type="ForCausalLM",  # named, so transformers does not warn that it guessed
         )
     )
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
