@@ -34,6 +34,14 @@ DATA_DIR = Path(__file__).parent / "data"
 TRAIN_PHRASINGS = (0, 1)
 VAL_PHRASINGS = (2,)
 TEST_PHRASINGS = (3, 4, 5)
+# (split, kind, phrasing) of the probes on an edited fact: trained phrasings, one for validation,
+# the nearest held-out phrasing as the test "edit" probe, the rest as paraphrases
+EDIT_SPLITS = (
+    [("train", "edit", p) for p in TRAIN_PHRASINGS]
+    + [("val", "edit", p) for p in VAL_PHRASINGS]
+    + [("test", "edit", TEST_PHRASINGS[0])]
+    + [("test", "paraphrase", p) for p in TEST_PHRASINGS[1:]]
+)
 
 # dog-cat-swap: the edit trains on these relations; the others are where it may leak.
 SWAP = {"dog": "cat", "cat": "dog"}
@@ -80,14 +88,8 @@ def dog_cat_swap_suite() -> list[dict[str, Any]]:
     for relation in SWAP_EDIT_RELATIONS:
         for animal, other in SWAP.items():
             old, new = ANIMALS[animal][relation], ANIMALS[other][relation]
-            for split, kind, phrasings in (
-                ("train", "edit", TRAIN_PHRASINGS),
-                ("val", "edit", VAL_PHRASINGS),
-                ("test", "edit", TEST_PHRASINGS[:1]),
-                ("test", "paraphrase", TEST_PHRASINGS[1:]),
-            ):
-                for p in phrasings:
-                    rows.append((_animal_prompt(relation, animal, p), new, old, kind, split, relation, animal, p))
+            for split, kind, p in EDIT_SPLITS:
+                rows.append((_animal_prompt(relation, animal, p), new, old, kind, split, relation, animal, p))
     # leaks: relations the edit never sees, and the reverse question (sound -> animal)
     for relation in SWAP_LEAK_RELATIONS:
         for animal, other in SWAP.items():
@@ -133,14 +135,8 @@ def capital_change_suite() -> list[dict[str, Any]]:
     name, old, language, currency = next(c for c in COUNTRIES if c[0] == CHANGED_COUNTRY)
     rows: list[tuple[str, str, str, str, str, str, str, int]] = []
     templates = COUNTRY_PHRASINGS["capital"]
-    for split, kind, phrasings in (
-        ("train", "edit", TRAIN_PHRASINGS),
-        ("val", "edit", VAL_PHRASINGS),
-        ("test", "edit", TEST_PHRASINGS[:1]),
-        ("test", "paraphrase", TEST_PHRASINGS[1:]),
-    ):
-        for p in phrasings:
-            rows.append((templates[p].format(s=name), NEW_CAPITAL, old, kind, split, "capital", name, p))
+    for split, kind, p in EDIT_SPLITS:
+        rows.append((templates[p].format(s=name), NEW_CAPITAL, old, kind, split, "capital", name, p))
     for relation, via in (("capital_by_currency", currency), ("capital_by_language", language)):
         for p, template in enumerate(MULTI_HOP_PHRASINGS[relation]):
             rows.append((template.format(s=via), NEW_CAPITAL, old, "leak", "test", relation, via, p))
