@@ -14,12 +14,13 @@ from rich.table import Table
 from transformers.utils import logging as hf_logging
 
 from editing.cli_support import console, fail
-from editing.edit_cli import register_edit_commands
+from editing.edit_cli import apply, register_edit_commands
 from editing.models import ModelLoadError, load_model
 from editing.probes import TOYWORLD_DATA
 from editing.store_cli import register_store_commands
 from editing.toyworld.build import ToyWorldBuildError, build_toyworld
 from editing.workspace import nudge_home, toyworld_model_dir
+from store import Store
 
 hf_logging.disable_progress_bar()  # nudge draws its own progress bars
 
@@ -117,9 +118,6 @@ def demo(
     that shares it, imports the toy world's prompts and demo feedback, applies the
     spec, and prints the summary with the verdict and the report's path.
     """
-    from editing.edit_cli import apply
-    from store import Store
-
     folder = _build_with_progress(force=False)
     _print_world_eval(folder)
     demo_home = nudge_home() / "demo"

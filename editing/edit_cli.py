@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from peft import PeftModel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -15,7 +17,14 @@ from editing.cli_support import console, fail
 from editing.lora import EditError
 from editing.models import ModelLoadError, load_model
 from editing.probes import ProbeSuiteError, load_suite, score_probes
-from editing.report import read_report, render_comparison_html, render_comparison_markdown, write_report
+from editing.report import (
+    read_report,
+    render_comparison_html,
+    render_comparison_markdown,
+    render_html,
+    render_markdown,
+    report_json,
+)
 from editing.runs import EXIT_FAILED_RUN, RunCallbacks, RunInputError, RunPlan, execute_run, load_version, plan_run
 from editing.spec import SpecError, load_spec
 from editing.workspace import nudge_home
@@ -173,23 +182,17 @@ def report(
     if compare:
         a, b = _report_of(compare[0]), _report_of(compare[1])
         if fmt == "json":
-            text = json.dumps({"a": a, "b": b}, indent=2, sort_keys=True)
+            text = json.dumps({"a": a, "b": b}, indent=2, sort_keys=True) + "\n"
         else:
             text = render_comparison_html(a, b) if fmt == "html" else render_comparison_markdown(a, b)
         target = out or nudge_home() / "reports" / f"compare-{compare[0]}-{compare[1]}.{fmt}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        console.print(f"wrote {target}")
-        return
-    if run_id is None:
-        fail("name a RUN, or give --compare RUN_A RUN_B")
-    data = _report_of(run_id)
-    folder = out.parent if out else nudge_home() / "reports" / str(run_id)
-    paths = write_report(data, folder) if not out else write_report(data, Path(out).parent)
-    target = paths[fmt]
-    if out:
-        target.rename(out)
-        target = out
+    else:
+        if run_id is None:
+            fail("name a RUN, or give --compare RUN_A RUN_B")
+        text = {"html": render_html, "md": render_markdown, "json": report_json}[fmt](_report_of(run_id))
+        target = out or nudge_home() / "reports" / str(run_id) / f"report.{fmt}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
     console.print(f"wrote {target}")
 
 
@@ -207,8 +210,6 @@ def probe(
         fail(str(exc))
     scored_model = loaded.model
     if adapter is not None:
-        from peft import PeftModel
-
         scored_model = PeftModel.from_pretrained(loaded.model, adapter)
     started = time.perf_counter()
     scores = score_probes(scored_model, loaded.tokenizer, probes)
@@ -264,8 +265,6 @@ def export_model(
         fail(f"{out} already exists; choose a new folder")
     if not merged:
         version = store.model_version(run.result_version_id)
-        import shutil
-
         shutil.copytree(version.adapter_path, out)
         console.print(f"copied the adapter of run {run_id} to {out}")
         return

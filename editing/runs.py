@@ -15,7 +15,7 @@ import platform
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from peft import PeftModel
 
 from editing.examples import Feedback, Selection, read_feedback_file, select_examples
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
-from editing.lora import EditConfig, EditError, apply_edit, save_adapter
+from editing.lora import EditConfig, apply_edit, save_adapter
 from editing.models import LoadedModel, load_model
 from editing.probes import (
     Probe,
@@ -94,7 +94,6 @@ class RunCallbacks:
 
     on_phase: Callable[[str], None] = lambda phase: None
     on_step: Callable[[int, int, dict[str, float]], None] | None = None
-    extra_run_fields: dict[str, Any] = field(default_factory=dict)
 
 
 def feedback_from_store(judgment: store_records.Judgment) -> Feedback:
@@ -297,8 +296,8 @@ def execute_run(plan: RunPlan, store: Store, callbacks: RunCallbacks | None = No
     except KeyboardInterrupt:
         store.mark_run(run_id, "interrupted", error="interrupted by the user (Ctrl-C); no adapter was saved")
         raise
-    except (EditError, RunInputError, ValueError, OSError, RuntimeError) as exc:
-        store.mark_run(run_id, "failed", error=str(exc))
+    except Exception as exc:  # whatever stopped it, the run must not stay `running`
+        store.mark_run(run_id, "failed", error=str(exc) or type(exc).__name__)
         raise
     return outcome
 
@@ -416,7 +415,6 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
             "final_losses": result.history[-1] if result.history else {},
         },
         "timings": timings,
-        **cb.extra_run_fields,
     }
     report = assemble_report(impact, contamination, generations, spectral, run_record)
     paths = write_report(report, nudge_home() / "reports" / str(run_id))

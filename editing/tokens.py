@@ -23,11 +23,7 @@ def join_completion(completion: str) -> str:
 
 def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str) -> tuple[list[int], list[int]]:
     """Token ids of the prompt (with the tokenizer's usual special tokens) and of the completion."""
-    prompt_ids = tokenizer(prompt)["input_ids"]
-    completion_ids = tokenizer(join_completion(completion), add_special_tokens=False)["input_ids"]
-    if not completion_ids:
-        raise ValueError(f"completion {completion!r} encodes to no tokens; give a non-empty text")
-    return prompt_ids, completion_ids
+    return encode_pairs(tokenizer, [prompt], [completion])[0]
 
 
 def encode_pairs(
