@@ -24,7 +24,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import toy_workspace
 
-from editing.examples import TrainingExample
+from editing.training_data import TrainingExample
 from editing.lora import EditConfig, apply_edit
 from editing.probes import TOYWORLD_DATA
 from editing.runs import execute_run, plan_run

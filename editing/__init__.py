@@ -12,16 +12,16 @@ from typing import Any
 _EXPORTS = {
     "EditConfig": "editing.lora",
     "EditSpec": "editing.spec",
-    "TrainingExample": "editing.examples",
+    "TrainingExample": "editing.training_data",
     "apply_edit": "editing.lora",
     "load_model": "editing.models",
     "load_spec": "editing.spec",
     "load_suite": "editing.probes",
     "measure_impact": "editing.impact",
-    "read_feedback_file": "editing.examples",
+    "read_feedback_file": "editing.training_data",
     "save_adapter": "editing.lora",
     "score_probes": "editing.probes",
-    "select_examples": "editing.examples",
+    "select_examples": "editing.training_data",
 }
 
 __all__ = sorted(_EXPORTS)

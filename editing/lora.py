@@ -24,7 +24,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.pytorch_utils import Conv1D
 
-from editing.examples import TrainingExample
+from editing.training_data import TrainingExample
 from editing.objectives import step_losses
 from editing.spec import LoraSpec, TrainSpec
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from editing.examples import TrainingExample
+from editing.training_data import TrainingExample
 from editing.probes import adapter_disabled, kl_per_position
 from editing.tokens import collate_pairs, encode_pair, format_prompt, pad_id_of, token_logprobs
 

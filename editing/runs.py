@@ -22,7 +22,7 @@ from typing import Any
 
 from peft import PeftModel
 
-from editing.examples import Feedback, Selection, read_feedback_file, select_examples
+from editing.training_data import Feedback, Selection, read_feedback_file, select_examples
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
 from editing.lora import EditConfig, apply_edit, save_adapter
 from editing.models import LoadedModel, load_model

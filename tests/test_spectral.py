@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from editing.examples import TrainingExample
+from editing.training_data import TrainingExample
 from editing.lora import EditConfig, apply_edit
 from editing.spec import LoraSpec, TrainSpec
 from editing.spectral import delta_weight, effective_rank, layer_sweep, lora_modules, spectrum, truncation_sweep

@@ -1,0 +1,175 @@
+"""nudge's one vocabulary: metrics, probe kinds, splits and findings, each named once.
+
+Everything that shows, checks or gates these names reads them from here: the
+report (labels, help, number formats), `report.json`'s schema (enums), the
+gates and the spec's validation (which metrics can be gated), the probe
+loader (kinds and splits). The store's CHECK constraints keep their own copy
+(`store/validation.py`: the store imports nothing of editing/), and a test
+checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number the report shows and a gate can test."""
+
+    name: str  # the key in report.json's `metrics` and in a spec's `gates`
+    label: str  # how the report titles it
+    help: str  # one sentence: what it measures, and which way is better
+    fmt: str  # format spec for the value and its interval ends
+    higher_is_better: bool
+    gateable: bool  # whether a spec may set a threshold on it
+    rate: bool  # a proportion of probes, with a Wilson interval; else a mean with a bootstrap interval
+    probe_kind: str | None = None  # the probe kind a rate counts, when it is a rate
+
+    def format(self, value: float | None) -> str:
+        """The value as the report writes it; `n/a` when there is none."""
+        return "n/a" if value is None else format(value, self.fmt)
+
+    def format_change(self, change: float | None) -> str:
+        """A before/after difference, signed."""
+        return "—" if change is None else format(change, "+" + self.fmt)
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(
+            "edit",
+            "Edit success",
+            "share of edit probes where the new answer (target) beats the old one (foil); higher is better",
+            ".2f",
+            higher_is_better=True,
+            gateable=True,
+            rate=True,
+            probe_kind="edit",
+        ),
+        Metric(
+            "paraphrase",
+            "Paraphrase success",
+            "the same on phrasings the edit never trained on; higher is better",
+            ".2f",
+            higher_is_better=True,
+            gateable=True,
+            rate=True,
+            probe_kind="paraphrase",
+        ),
+        Metric(
+            "leak_rate",
+            "Leak rate",
+            "share of leak probes where the old answer still wins; lower is better",
+            ".2f",
+            higher_is_better=False,
+            gateable=True,
+            rate=True,
+            probe_kind="leak",
+        ),
+        Metric(
+            "control_unchanged",
+            "Controls unchanged",
+            "share of control probes with the same greedy continuation and the old answer still winning; "
+            "higher is better",
+            ".2f",
+            higher_is_better=True,
+            gateable=True,
+            rate=True,
+            probe_kind="control",
+        ),
+        Metric(
+            "kl",
+            "KL(base ‖ edited)",
+            "mean KL divergence of the edited model from the base on neutral text "
+            "(the fluency text, which training never saw); lower is better",
+            ".4f",
+            higher_is_better=False,
+            gateable=True,
+            rate=False,
+        ),
+        Metric(
+            "ppl_ratio",
+            "Perplexity ratio",
+            "perplexity on the fluency text after / before; 1 is unchanged, lower is better",
+            ".3f",
+            higher_is_better=False,
+            gateable=True,
+            rate=False,
+        ),
+        Metric(
+            "ngram_entropy",
+            "Bigram entropy (bits)",
+            "entropy of the bigrams in the generations; a drop means repetitive text",
+            ".2f",
+            higher_is_better=True,
+            gateable=True,
+            rate=False,
+        ),
+    )
+}
+RATE_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if m.rate)
+FLUENCY_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if not m.rate)
+GATEABLE_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if m.gateable)
+GATE_ALIASES = {"leak": "leak_rate"}  # DESIGN.md writes `leak <= 0.2`
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    """What a kind of probe asks, and what its target and foil mean."""
+
+    name: str
+    title: str  # the report's heading for the kind's section
+    question: str
+
+
+PROBE_KINDS: dict[str, ProbeKind] = {
+    k.name: k
+    for k in (
+        ProbeKind("edit", "Edit probes: did the edit take?", "did the edit take where it was trained?"),
+        ProbeKind(
+            "paraphrase",
+            "Paraphrase probes: does it hold for phrasings it never saw?",
+            "does it hold for phrasings it never saw?",
+        ),
+        ProbeKind(
+            "leak",
+            "Leak probes: does the old behaviour come back through a side door?",
+            "does the old behaviour come back through a side door?",
+        ),
+        ProbeKind(
+            "control",
+            "Control probes: did anything it should not touch move?",
+            "did anything it should not touch move?",
+        ),
+    )
+}
+KIND_ORDER: tuple[str, ...] = ("leak", "control", "edit", "paraphrase")  # the report's order: worst news first
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")  # gates are judged on `test` only
+SPLIT_ORDER: tuple[str, ...] = ("test", "val", "train")  # the report's order: what gates read first
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What happened to one probe, in a word."""
+
+    name: str
+    bad: bool  # whether the report lists it first, as news a reader must see
+    meaning: str
+
+
+FINDINGS: dict[str, Finding] = {
+    f.name: f
+    for f in (
+        Finding("took", False, "edit, paraphrase or leak probe: the target beats the foil after the edit"),
+        Finding("missed", True, "edit or paraphrase probe: the foil still wins after the edit"),
+        Finding("leak", True, "leak probe: the old answer (foil) still wins after the edit"),
+        Finding("held", False, "control probe: same greedy continuation, and the old answer still wins"),
+        Finding("damaged", True, "control probe: its continuation changed or the old answer lost"),
+    )
+}
+BAD_FINDINGS: frozenset[str] = frozenset(name for name, f in FINDINGS.items() if f.bad)
+
+GATE_STATUSES: tuple[str, ...] = ("pass", "fail", "uncertain")
