@@ -1,0 +1,49 @@
+"""What every tab of the app shares: the workspace, the store, and who is asking.
+
+Handlers never trust the page for identity or role: they call `ctx.user(request, role)`,
+which reads the logged-in name from Gradio's request and checks the account in the store
+on every call, so a user disabled while logged in is refused at their next write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import gradio as gr
+
+from store import Annotator, NotFound, Store
+
+Role = Literal["annotator", "admin"]
+
+
+class AccessDenied(gr.Error):
+    """The request has no logged-in, active account with the role the handler needs."""
+
+
+@dataclass
+class AppContext:
+    """Built once per app by `build_app`; shared read-only by all users' requests."""
+
+    store: Store
+    home: Path  # the workspace folder: reports/, adapters/, models/
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    def user(self, request: gr.Request | None, role: Role = "annotator") -> Annotator:
+        """The active account behind `request`, with at least `role`; AccessDenied otherwise."""
+        name = getattr(request, "username", None) if request is not None else None
+        if not name:
+            raise AccessDenied("You are not logged in. Log in again.")
+        try:
+            account = self.store.annotator(name)
+        except NotFound as error:
+            raise AccessDenied(f"There is no account named {name!r}.") from error
+        if not account.active:
+            raise AccessDenied(f"The account {name!r} is disabled; ask an admin to re-enable it.")
+        if role == "admin" and account.role != "admin":
+            raise AccessDenied(f"{name!r} is an annotator; only an admin can do this.")
+        return account
