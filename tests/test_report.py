@@ -25,7 +25,7 @@ from editing.report import (
     render_markdown,
     write_report,
 )
-from editing.report_schema import REPORT_SCHEMA, SCHEMA_VERSION
+from editing.report.schema import REPORT_SCHEMA, SCHEMA_VERSION
 
 DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
 HOSTILE = '<script>alert("x")</script> & <img src=https://example.invalid/x.png> | *not bold*'
@@ -214,7 +214,7 @@ def test_contamination_warning_only_when_contaminated(report: dict[str, Any]) ->
 def test_user_text_is_escaped_everywhere(report: dict[str, Any]) -> None:
     page = render_html(report)
     assert "<script>alert" not in page and "<img src=https" not in page and "<b>meow" not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page  # Jinja2 (markupsafe) writes " as &#34;
     assert page.count("<script>") == 1  # only the report's own table-sorting script
     markdown = render_markdown(report)
     prose, _, record = markdown.partition("## Run record")
