@@ -1,7 +1,8 @@
 """`report.json` as a document: assembled from what a run measured, written in every format, read back.
 
 `report.json` is the source: every number the HTML and Markdown show is in it
-(`editing.report.schema` describes it).
+(`editing.report.schema` describes it; it is not imported here, so that
+`python -m editing.report.schema` runs without the package having loaded it first).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from editing.report.html import render_html
 from editing.report.markdown import render_markdown
-from editing.report.schema import SCHEMA_VERSION
+
+SCHEMA_VERSION = 1  # of report.json: what this nudge writes and the only one it reads
 
 
 def _finite(value: Any) -> Any:

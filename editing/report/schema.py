@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
+from editing.report.document import SCHEMA_VERSION
 from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, RATE_METRICS, SPLITS, STATISTICAL_TESTS
-
-SCHEMA_VERSION = 1
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _P_VALUE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}

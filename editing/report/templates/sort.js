@@ -10,8 +10,9 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
         var number = parseFloat(text);
         return isNaN(number) ? text.toLowerCase() : number;
       }
-      rows.sort(function (a, b) {
-        var x = key(a), y = key(b), order = x < y ? -1 : x > y ? 1 : 0;
+      rows.sort(function (upper, lower) {
+        var upperKey = key(upper), lowerKey = key(lower);
+        var order = upperKey < lowerKey ? -1 : upperKey > lowerKey ? 1 : 0;
         return ascending ? order : -order;
       });
       rows.forEach(function (row) { body.appendChild(row); });
