@@ -173,3 +173,10 @@ FINDINGS: dict[str, Finding] = {
 BAD_FINDINGS: frozenset[str] = frozenset(name for name, f in FINDINGS.items() if f.bad)
 
 GATE_STATUSES: tuple[str, ...] = ("pass", "fail", "uncertain")
+
+# The paired tests behind the report's p-values (report.json's `metrics.tests[*].test`), by how the report names them.
+STATISTICAL_TESTS: dict[str, str] = {
+    "mcnemar_exact": "McNemar exact",
+    "paired_bootstrap": "paired bootstrap",
+    "jackknife": "paired jackknife",
+}

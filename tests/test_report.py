@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import copy
+import hashlib
+import html
 import json
 import os
 import random
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +23,17 @@ from editing.probes import Probe, ProbeScore
 from editing.report import (
     LOCATION_STATEMENT,
     assemble_report,
+    console_gate_rows,
     read_report,
     render_comparison_html,
     render_comparison_markdown,
     render_html,
     render_markdown,
+    summary_lines,
     write_report,
 )
-from editing.report_schema import REPORT_SCHEMA, SCHEMA_VERSION
+from editing.report.schema import REPORT_SCHEMA, SCHEMA_VERSION
+from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, SPLITS, STATISTICAL_TESTS
 
 DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
 HOSTILE = '<script>alert("x")</script> & <img src=https://example.invalid/x.png> | *not bold*'
@@ -214,7 +222,7 @@ def test_contamination_warning_only_when_contaminated(report: dict[str, Any]) ->
 def test_user_text_is_escaped_everywhere(report: dict[str, Any]) -> None:
     page = render_html(report)
     assert "<script>alert" not in page and "<img src=https" not in page and "<b>meow" not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page  # Jinja2 (markupsafe) writes " as &#34;
     assert page.count("<script>") == 1  # only the report's own table-sorting script
     markdown = render_markdown(report)
     prose, _, record = markdown.partition("## Run record")
@@ -257,6 +265,135 @@ def test_damaging_edit_reads_worse_side_by_side(report: dict[str, Any]) -> None:
         - report["metrics"]["after"]["control_unchanged"]["value"]
     )
     assert "| Controls unchanged |" in markdown and f"{control:+.2f}" in markdown
+
+
+def hostile_field(field: str) -> str:
+    """Text that is HTML, breaks out of an attribute, and is full of Markdown markup, tagged with its field."""
+    return f'{field}: <script>alert("x")</script> " onmouseover="alert(1) | *not bold* `code` [link](x) _u_ # ~s~'
+
+
+def hostile_report(report: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The report with hostile text in every field a renderer writes; also the fields' names."""
+    hostile = copy.deepcopy(report)
+    fields: list[str] = []
+
+    def put(field: str) -> str:
+        field = field.replace("_", "-")  # the name itself stays plain text in Markdown
+        fields.append(field)
+        return hostile_field(field)
+
+    leak, control = (next(p for p in hostile["probes"] if p["kind"] == kind) for kind in ("leak", "control"))
+    for key in ("id", "kind", "split", "relation", "prompt", "target", "foil", "finding", "continuation_after"):
+        leak[key] = put(f"probe-{key}")
+    control["continuation_before"] = control["continuation_after"] = put("continuation-unchanged")
+    hostile["metrics"]["split"] = put("metrics-split")
+    hostile["metrics"]["other_splits"][put("other-split")] = hostile["metrics"]["other_splits"].pop("val")
+    for key in ("leaked", "moved", "took"):
+        hostile["summary"][key].append(put(f"summary-{key}"))
+    for key in ("probe_id", "prompt", "training_prompt", "match"):
+        hostile["contamination"][0][key] = put(f"contamination-{key}")
+    for key in ("prompt", "before", "after"):
+        hostile["generations"][0][key] = put(f"generation-{key}")
+    hostile["verdict"]["gates"][0]["threshold"] = put("gate-threshold")
+    hostile["spectral"]["note"] = put("spectral-note")
+    hostile["spectral"]["modules"][0]["name"] = put("module-name")
+    hostile["run"]["id"] = put("run-id")
+    hostile["run"][put("run-key")] = put("run-value")
+    return hostile, fields
+
+
+class TagCollector(HTMLParser):
+    """Every start tag and attribute name a browser would build from the page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attributes: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes |= {name for name, _ in attrs}
+
+
+def test_html_escapes_hostile_text_in_every_section(report: dict[str, Any]) -> None:
+    hostile, fields = hostile_report(report)
+    for page in (render_html(hostile), render_comparison_html(hostile, report)):
+        collector = TagCollector()
+        collector.feed(page)
+        assert collector.tags.count("script") == 1  # the report's own sorting script, nothing injected
+        assert not {attribute for attribute in collector.attributes if attribute.startswith("on")}
+        assert "<script>alert" not in page
+    page = render_html(hostile)
+    shown = [field for field in fields if f"{field}: &lt;script&gt;alert(&#34;x&#34;)" in page]
+    assert shown == fields  # every field is on the page, as text
+
+
+def test_markdown_escapes_every_field(report: dict[str, Any]) -> None:
+    hostile, fields = hostile_report(report)
+    for markdown in (render_markdown(hostile), render_comparison_markdown(hostile, report)):
+        prose, _, _ = markdown.partition("## Run record")  # the record itself is a fenced code block
+        assert "<" not in prose
+        for raw in ("*not bold*", "`code`", "[link]", "_u_", "~s~", "# ~"):
+            assert not re.search(r"(?<!\\)" + re.escape(raw), prose), raw
+        table: list[str] = []
+        for line in [*prose.splitlines(), ""]:
+            if line.startswith("|"):
+                table.append(line)
+                continue
+            widths = {len(re.findall(r"(?<!\\)\|", row)) for row in table}
+            assert len(widths) <= 1, table  # an escaped "|" never adds a column
+            table = []
+    prose = render_markdown(hostile).partition("## Run record")[0]
+    assert [field for field in fields if f"{field}: &lt;script&gt;" in prose] == [
+        field
+        for field in fields
+        if field not in ("run-key", "run-value")  # those are in the run record
+    ]
+    assert "# Edit impact report — run-id: &lt;script&gt;" in render_markdown(hostile)
+
+
+def test_content_security_policy_allows_only_the_inline_script_it_hashes(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    policy = html.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1))
+    script_sources = next(part for part in policy.split(";") if part.strip().startswith("script-src")).split()[1:]
+    script = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert script_sources == [f"'sha256-{digest}'"]
+    assert "default-src 'none'" in policy
+
+
+def test_schema_enums_are_the_vocabulary() -> None:
+    definitions = REPORT_SCHEMA["$defs"]
+    assert definitions["gate"]["properties"]["name"]["enum"] == list(METRICS)
+    assert definitions["gate"]["properties"]["status"]["enum"] == list(GATE_STATUSES)
+    assert REPORT_SCHEMA["properties"]["verdict"]["properties"]["status"]["enum"] == list(GATE_STATUSES)
+    assert definitions["probe_row"]["properties"]["kind"]["enum"] == list(PROBE_KINDS)
+    assert definitions["probe_row"]["properties"]["split"]["enum"] == list(SPLITS)
+    assert definitions["probe_row"]["properties"]["finding"]["enum"] == list(FINDINGS)
+    assert definitions["phase"]["required"] == list(METRICS)
+    assert definitions["test"]["properties"]["test"]["enum"] == [*STATISTICAL_TESTS, None]
+    margin_kinds = REPORT_SCHEMA["properties"]["metrics"]["properties"]["margin_change"]["propertyNames"]["enum"]
+    assert margin_kinds == list(PROBE_KINDS)
+
+
+def test_console_summary_lines(report: dict[str, Any]) -> None:
+    rows = console_gate_rows(report)
+    assert [row[0] for row in rows] == [gate["name"] for gate in report["verdict"]["gates"]]
+    leak = next(row for row in rows if row[0] == "leak_rate")
+    gate = next(g for g in report["verdict"]["gates"] if g["name"] == "leak_rate")
+    assert leak == (
+        "leak_rate",
+        f"{gate['value']:.3f}",
+        f"[{gate['ci_low']:.3f}, {gate['ci_high']:.3f}]",
+        "<= 0.2",
+        gate["status"],
+    )
+    lines = summary_lines(report)
+    assert lines[0].startswith("what leaked: ") and "leak probes still give the old answer" in lines[0]
+    assert lines[1].startswith("what else moved: ")
+    assert lines[2].startswith("contamination: 1 test probe(s) match training examples")
+    clean = synthetic_report(damage=0.1, contaminated=False)
+    assert not any(line.startswith("contamination") for line in summary_lines(clean))
 
 
 # --- in a real browser ---------------------------------------------------------------------------
@@ -324,6 +461,19 @@ def test_html_opens_in_chromium_offline_without_errors(report: dict[str, Any], t
             screenshot = tmp_path / "report.png"
             page.screenshot(path=str(screenshot), full_page=True)
             assert screenshot.stat().st_size > 10_000
+            # the policy is enforced: a script whose text no longer matches its hash is refused, loudly
+            tampered_path = tmp_path / "tampered.html"
+            tampered_path.write_text(page_path.read_text().replace("data-order", "data-ordre"))
+            refusals: list[str] = []
+            tampered = browser.new_page()
+            tampered.on("console", lambda message: refusals.append(message.text))
+            tampered.goto(tampered_path.as_uri(), wait_until="load")
+            tampered_changes = tampered.locator("#probes-leak table tbody tr td:nth-child(8)")
+            unsorted = tampered_changes.evaluate_all("cells => cells.map(c => parseFloat(c.dataset.sort))")
+            assert unsorted != sorted(unsorted)  # so a working sort would show
+            tampered.locator("#probes-leak table th", has_text="Margin").click()
+            assert tampered_changes.evaluate_all("cells => cells.map(c => parseFloat(c.dataset.sort))") == unsorted
+            assert any("Content Security Policy" in text for text in refusals), refusals
         finally:
             browser.close()
     assert requests == [url], f"the report fetched something: {requests}"

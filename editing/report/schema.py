@@ -1,21 +1,25 @@
-"""The JSON Schema (draft 2020-12) of `report.json`, schema version 1.
+"""`report.json`'s contract, schema version 1: its JSON Schema (draft 2020-12) and its `TypedDict`s.
 
-A Python module rather than a .json file so it ships with the package without
-package-data; `python -m editing.report_schema` prints it as JSON.
+The schema's enums (metric names, probe kinds, splits, findings, gate
+statuses, tests) are read from `editing.vocab`, so they cannot drift from what
+the rest of nudge writes. A Python module rather than a .json file so code can
+import it; `python -m editing.report.schema` prints it as JSON.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
-SCHEMA_VERSION = 1
+from editing.report.document import SCHEMA_VERSION
+from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, RATE_METRICS, SPLITS, STATISTICAL_TESTS
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _P_VALUE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
-_METRIC_NAMES = ["edit", "paraphrase", "leak_rate", "control_unchanged", "kl", "ppl_ratio", "ngram_entropy"]
-_KINDS = ["edit", "paraphrase", "leak", "control"]
-_FINDINGS = ["took", "missed", "leak", "held", "damaged"]
+_METRIC_NAMES = list(METRICS)
+_KINDS = list(PROBE_KINDS)
+_FINDINGS = list(FINDINGS)
+_GATE_STATUSES = list(GATE_STATUSES)
 
 _ESTIMATE = {
     "type": "object",
@@ -39,7 +43,7 @@ _PHASE = {
 
 _RATES = {
     "type": "object",
-    "properties": {name: {"$ref": "#/$defs/estimate"} for name in _METRIC_NAMES[:4]},
+    "properties": {name: {"$ref": "#/$defs/estimate"} for name in RATE_METRICS},
     "additionalProperties": {"$ref": "#/$defs/estimate"},
 }
 
@@ -47,7 +51,7 @@ _TEST = {
     "type": "object",
     "required": ["test", "p_value", "n"],
     "properties": {
-        "test": {"enum": ["mcnemar_exact", "paired_bootstrap", "jackknife", None]},
+        "test": {"enum": [*STATISTICAL_TESTS, None]},
         "p_value": _P_VALUE,
         "n": {"type": "integer", "minimum": 0},
         "up": {"type": "integer", "minimum": 0},
@@ -79,7 +83,7 @@ _GATE = {
         "ci_high": _NUMBER_OR_NULL,
         "n": {"type": "integer", "minimum": 0},
         "threshold": {"type": "string", "pattern": r"^(>=|<=|>|<) \S+$"},
-        "status": {"enum": ["pass", "fail", "uncertain"]},
+        "status": {"enum": _GATE_STATUSES},
     },
 }
 
@@ -104,7 +108,7 @@ _PROBE_ROW = {
     "properties": {
         "id": {"type": "string"},
         "kind": {"enum": _KINDS},
-        "split": {"enum": ["train", "val", "test"]},
+        "split": {"enum": list(SPLITS)},
         "relation": {"type": "string"},
         "subject": {"type": "string"},
         "prompt": {"type": "string"},
@@ -184,7 +188,7 @@ REPORT_SCHEMA: dict[str, Any] = {
             "required": ["passed", "status", "gates"],
             "properties": {
                 "passed": {"type": "boolean"},
-                "status": {"enum": ["pass", "fail", "uncertain"]},
+                "status": {"enum": _GATE_STATUSES},
                 "strict": {"type": "boolean"},
                 "split": {"type": "string"},
                 "gates": {"type": "array", "items": {"$ref": "#/$defs/gate"}},
@@ -263,6 +267,163 @@ REPORT_SCHEMA: dict[str, Any] = {
         "spectral": _SPECTRAL,
     },
 }
+
+
+# --- the same contract as types, for code that reads a report ---------------------------------------
+# Keys the schema does not require are in a `total=False` base class.
+
+
+class Estimate(TypedDict):
+    """A point estimate with its 95% interval; value and interval are None when n is 0."""
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+
+
+class _GateOptional(TypedDict, total=False):
+    n: int
+
+
+class Gate(_GateOptional):
+    name: str  # a metric name
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    threshold: str  # ">= 0.8"
+    status: str  # pass, fail, uncertain
+
+
+class _VerdictOptional(TypedDict, total=False):
+    strict: bool
+    split: str
+
+
+class Verdict(_VerdictOptional):
+    passed: bool
+    status: str
+    gates: list[Gate]
+
+
+class _SummaryOptional(TypedDict, total=False):
+    took: list[str]
+
+
+class Summary(_SummaryOptional):
+    leaked: list[str]
+    moved: list[str]
+
+
+class _PairedTestOptional(TypedDict, total=False):
+    up: int  # McNemar: probes that went from failure to success
+    down: int
+
+
+class PairedTest(_PairedTestOptional):
+    test: str | None
+    p_value: float | None
+    n: int
+
+
+class MarginChange(Estimate):
+    p_value: float | None
+    test: str
+
+
+class SplitRates(TypedDict):
+    before: dict[str, Estimate]
+    after: dict[str, Estimate]
+
+
+class _MetricsOptional(TypedDict, total=False):
+    split: str
+    other_splits: dict[str, SplitRates]
+
+
+class Metrics(_MetricsOptional):
+    before: dict[str, Estimate]  # by metric name
+    after: dict[str, Estimate]
+    tests: dict[str, PairedTest]
+    margin_change: dict[str, MarginChange]  # by probe kind
+
+
+class _ProbeRowOptional(TypedDict, total=False):
+    relation: str
+    subject: str
+
+
+class ProbeRow(_ProbeRowOptional):
+    id: str
+    kind: str
+    split: str
+    prompt: str
+    target: str
+    foil: str
+    margin_before: float
+    margin_after: float
+    success_before: bool
+    success_after: bool
+    flipped: bool
+    continuation_before: str
+    continuation_after: str
+    finding: str
+
+
+class _ContaminationRowOptional(TypedDict, total=False):
+    match: str  # exact, near, contained
+
+
+class ContaminationRow(_ContaminationRowOptional):
+    probe_id: str
+    prompt: str
+    training_prompt: str
+    similarity: float
+
+
+class Generation(TypedDict):
+    prompt: str
+    before: str
+    after: str
+
+
+class SpectralModule(TypedDict):
+    name: str
+    layer: int | None
+    singular_values: list[float]
+    effective_rank: float | None
+    relative_norm: float | None
+
+
+class TruncationStep(TypedDict):
+    k: int
+    metrics: dict[str, float | None]
+
+
+class LayerStep(TypedDict):
+    layer: int
+    metrics: dict[str, float | None]
+
+
+class Spectral(TypedDict):
+    modules: list[SpectralModule]
+    truncation: list[TruncationStep]
+    layers: list[LayerStep]
+    note: str
+
+
+class ReportJson(TypedDict):
+    """The whole of `report.json`."""
+
+    schema_version: int
+    verdict: Verdict
+    summary: Summary
+    metrics: Metrics
+    probes: list[ProbeRow]
+    contamination: list[ContaminationRow]
+    generations: list[Generation]
+    spectral: Spectral | None
+    run: dict[str, Any]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,717 @@
+"""The report's sections built once as data from `report.json`'s dict, for every renderer to show.
+
+`build_report` and `build_comparison` turn the JSON into dataclasses that hold
+plain, unescaped text (titles, table cells, notes, badges) and the numbers the
+charts draw. `html.py` and `markdown.py` only lay these out and escape them, so
+a sentence or a figure is written in one place and the two formats agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from editing.report import text
+from editing.vocab import BAD_FINDINGS, KIND_ORDER, METRICS, RATE_METRICS
+
+LOCATION_STATEMENT = (
+    "These sweeps are evidence about where the effect lives (in which directions of the weight change, "
+    "in which layers), not an explanation of how it works."
+)
+CONTAMINATION_HEADLINE = "Contamination: these gates are not trustworthy."
+CONTAMINATION_LISTED = 20  # probes named in the warning; the rest are in report.json
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#8C6D31")
+BEFORE_COLOUR, AFTER_COLOUR = "#9AA5B1", "#0072B2"
+
+
+# --- building blocks ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A coloured word: a gate's status (PASS) or a probe's finding (leak)."""
+
+    status: str  # the colour's class: pass, fail, uncertain, or a finding
+    word: str
+    alarming: bool  # news a reader must not miss; Markdown writes it in bold
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: its text and how it wants to be shown."""
+
+    text: str = ""
+    numeric: bool = False  # a figure: right-aligned
+    identifier: bool = False  # an id: never wrapped
+    hint: str = ""  # what the value means, shown on hover
+    code_name: str = ""  # a machine name shown beside the text (`leak_rate`)
+    badge: Badge | None = None  # shown before the text
+    after: str | None = None  # when set, the cell shows a change: text → after
+    stress_after: bool = False  # the `after` side is news (a continuation that changed)
+    highlight: bool = False  # the cell's value changed
+    tone: str = ""  # "good" or "bad": a difference better or worse for the run on the right
+    sort_key: str | None = None  # what a sortable column sorts by, when not the text
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: list[str]
+    rows: list[list[Cell]]
+    sortable: bool = False
+
+
+@dataclass(frozen=True)
+class IntervalSeries:
+    name: str
+    colour: str
+    estimates: list[Mapping[str, Any] | None]  # one per category: {value, ci_low, ci_high, n} or None
+
+
+@dataclass(frozen=True)
+class IntervalChart:
+    """Bars with 95% interval whiskers: one group per category, one bar per series."""
+
+    title: str
+    categories: list[str]
+    series: list[IntervalSeries]
+    y_label: str
+    y_range: tuple[float, float] | None = None  # None: fitted to the data, with zero in view
+
+
+@dataclass(frozen=True)
+class LineSeries:
+    name: str
+    points: list[tuple[float, float | None]]
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """Lines with points, one per series, and dashed horizontal references (name, y)."""
+
+    title: str
+    series: list[LineSeries]
+    x_label: str
+    y_label: str
+    references: list[tuple[str, float]] = field(default_factory=list)
+    y_range: tuple[float, float] | None = None  # None: fitted, on a log scale when the values span 100×
+
+
+# --- the sections ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContaminatedProbe:
+    probe_id: str
+    prompt: str
+    training_prompt: str
+    similarity: float
+    match: str  # exact, near, contained; empty when the row does not say
+
+
+@dataclass(frozen=True)
+class ContaminationWarning:
+    headline: str
+    line: str
+    probes: list[ContaminatedProbe]  # the first CONTAMINATION_LISTED
+    unlisted: int  # how many more report.json holds
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # pass, fail, uncertain, or none (no gates)
+    word: str
+    line: str
+    gates: Table | None
+    note: str
+
+
+@dataclass(frozen=True)
+class SummaryList:
+    key: str  # leaked, moved, took
+    title: str
+    sentences: list[str]
+
+
+@dataclass(frozen=True)
+class Subsection:
+    """A table under a heading, with an optional chart and note."""
+
+    title: str
+    table: Table
+    chart: IntervalChart | LineChart | None = None
+    note: str = ""
+    folded: bool = False  # context a reader may skip: HTML shows it collapsed
+    chart_first: bool = True  # the chart above the table (a sweep) or below it (the margin changes)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    title: str
+    table: Table
+    note: str
+    rates_chart: IntervalChart | None
+    subsections: list[Subsection]
+
+
+@dataclass(frozen=True)
+class ProbeGroup:
+    kind: str
+    title: str  # e.g. "Leak probes: ... (12 probes, 9 leaked)"
+    table: Table
+
+
+@dataclass(frozen=True)
+class Probes:
+    title: str
+    note: str
+    groups: list[ProbeGroup]
+
+
+@dataclass(frozen=True)
+class Generations:
+    title: str
+    note: str
+    table: Table | None  # None when none were recorded
+
+
+@dataclass(frozen=True)
+class Spectral:
+    title: str
+    computed: bool
+    statement: str
+    note: str
+    spectrum_chart: LineChart | None
+    modules: Table | None
+    sweeps: list[Subsection]
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    key: str
+    value: str  # JSON when `structured`
+    structured: bool
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    title: str
+    entries: list[RunEntry]
+    json_text: str  # the whole record, for formats that show it as one block
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one report shows, in reading order."""
+
+    run_title: str
+    schema_version: Any
+    verdict: Verdict
+    contamination: ContaminationWarning | None
+    summary: list[SummaryList]
+    metrics: Metrics
+    probes: Probes
+    generations: Generations
+    spectral: Spectral
+    run: RunRecord
+
+
+@dataclass(frozen=True)
+class ComparedRun:
+    label: str
+    verdict: Verdict
+    contamination: ContaminationWarning | None
+    summary: list[SummaryList]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two runs side by side: verdicts, gates and metrics with deltas (right − left), probes that differ."""
+
+    labels: tuple[str, str]
+    runs: tuple[ComparedRun, ComparedRun]
+    gates: Table | None
+    metrics_title: str
+    metrics: Table
+    rates_chart: IntervalChart | None
+    changes_title: str
+    changes: Table | None
+    no_changes_note: str
+
+
+# --- building the single report -------------------------------------------------------------------
+
+
+def gate_badge(status: str) -> Badge:
+    return Badge(status, text.STATUS_WORDS.get(status, status), alarming=True)
+
+
+def finding_badge(finding: str) -> Badge:
+    return Badge(finding, finding, alarming=finding in BAD_FINDINGS)
+
+
+def build_verdict(report: Mapping[str, Any]) -> Verdict:
+    verdict = report["verdict"]
+    gates = verdict.get("gates", [])
+    table = None
+    if gates:
+        rows = [
+            [
+                Cell(text.metric_label(gate["name"]), hint=text.metric_help(gate["name"]), code_name=gate["name"]),
+                Cell(text.number_text(gate["value"], gate["name"]), numeric=True),
+                Cell(text.interval_text(gate, gate["name"]), numeric=True),
+                Cell(gate["threshold"], numeric=True),
+                Cell(badge=gate_badge(gate["status"])),
+            ]
+            for gate in gates
+        ]
+        table = Table(["Gate", "Value", "95% interval", "Threshold", "Status"], rows)
+    note = (
+        "A gate passes only when its whole 95% interval is on the passing side; when the interval straddles "
+        "the threshold it is uncertain (more test probes would settle it)."
+        if gates
+        else ""
+    )
+    return Verdict(text.verdict_status(verdict), text.verdict_word(verdict), text.verdict_line(verdict), table, note)
+
+
+def build_contamination(rows: Sequence[Mapping[str, Any]]) -> ContaminationWarning | None:
+    if not rows:
+        return None
+    probes = [
+        ContaminatedProbe(
+            str(row["probe_id"]),
+            str(row["prompt"]),
+            str(row["training_prompt"]),
+            row["similarity"],
+            str(row.get("match") or ""),
+        )
+        for row in rows[:CONTAMINATION_LISTED]
+    ]
+    unlisted = max(0, len(rows) - CONTAMINATION_LISTED)
+    return ContaminationWarning(CONTAMINATION_HEADLINE, text.contamination_line(rows), probes, unlisted)
+
+
+def build_summary(report: Mapping[str, Any], with_took: bool = True) -> list[SummaryList]:
+    """What leaked and what else moved, always; what took, when asked for and the summary has it."""
+    summary = report.get("summary") or {}
+    lists = [
+        SummaryList("leaked", "What leaked", list(summary.get("leaked", []))),
+        SummaryList("moved", "What else moved", list(summary.get("moved", []))),
+    ]
+    if with_took and summary.get("took"):
+        lists.append(SummaryList("took", "What took", list(summary["took"])))
+    return lists
+
+
+def build_metrics(report: Mapping[str, Any]) -> Metrics:
+    metrics = report["metrics"]
+    before, after, tests = metrics["before"], metrics["after"], metrics.get("tests", {})
+    rows = [
+        [
+            Cell(text.metric_label(name), hint=text.metric_help(name)),
+            Cell(text.estimate_text(before.get(name), name), numeric=True),
+            Cell(text.estimate_text(after.get(name), name), numeric=True),
+            Cell(text.change_text(before.get(name, {}), after[name], name), numeric=True),
+            Cell(text.p_value_text(tests.get(name, {}).get("p_value")), numeric=True),
+            Cell(text.test_text(tests.get(name))),
+            Cell(str(after[name].get("n", 0)), numeric=True),
+        ]
+        for name in METRICS
+        if name in after
+    ]
+    table = Table(["Metric", "Before [95% CI]", "After [95% CI]", "Change", "p", "Test", "n"], rows)
+    rate_names = [name for name in RATE_METRICS if after.get(name, {}).get("n") or before.get(name, {}).get("n")]
+    rates_chart = None
+    if rate_names:
+        rates_chart = IntervalChart(
+            "Rates before and after the edit, with 95% intervals",
+            [text.metric_label(name) for name in rate_names],
+            [
+                IntervalSeries("before", BEFORE_COLOUR, [before.get(name) for name in rate_names]),
+                IntervalSeries("after", AFTER_COLOUR, [after.get(name) for name in rate_names]),
+            ],
+            "share of probes",
+            (0.0, 1.0),
+        )
+    subsections = []
+    margins = metrics.get("margin_change") or {}
+    if margins:
+        kinds = [kind for kind in KIND_ORDER if kind in margins]
+        rows = [
+            [
+                Cell(kind),
+                Cell(text.estimate_text(margins[kind], fmt="+.3f"), numeric=True),
+                Cell(text.p_value_text(margins[kind].get("p_value")), numeric=True),
+                Cell(str(margins[kind].get("n", 0)), numeric=True),
+            ]
+            for kind in kinds
+        ]
+        subsections.append(
+            Subsection(
+                "Margin change: how far the log-prob margin (target − foil) moved, per kind",
+                Table(["Kind", "Mean change [95% CI] (nats)", "p (paired bootstrap)", "n"], rows),
+                IntervalChart(
+                    "Mean margin change per kind (after − before), 95% intervals",
+                    kinds,
+                    [IntervalSeries("after − before", AFTER_COLOUR, [margins[kind] for kind in kinds])],
+                    "nats",
+                ),
+                chart_first=False,
+            )
+        )
+    rows = [
+        [
+            Cell(split),
+            Cell(text.metric_label(name)),
+            Cell(text.estimate_text(phases["before"].get(name, {}))),
+            Cell(text.estimate_text(phases["after"].get(name, {}))),
+            Cell(str(phases["after"][name]["n"])),
+        ]
+        for split, phases in (metrics.get("other_splits") or {}).items()
+        for name in RATE_METRICS
+        if phases["after"].get(name, {}).get("n")
+    ]
+    if rows:
+        subsections.append(
+            Subsection(
+                "Other splits (context only, never gated)",
+                Table(["Split", "Metric", "Before", "After", "n"], rows),
+                folded=True,
+            )
+        )
+    return Metrics(
+        f"Metrics, before and after ({metrics.get('split', 'test')} split)",
+        table,
+        "Rates carry Wilson intervals, means bootstrap intervals (seeded). p tests the change per probe, paired: "
+        "McNemar's exact test on success flips, a paired bootstrap for means. Hover a metric for what it measures.",
+        rates_chart,
+        subsections,
+    )
+
+
+def _probe_row(probe: Mapping[str, Any]) -> list[Cell]:
+    change = probe["margin_after"] - probe["margin_before"]
+    before, after = probe["continuation_before"], probe["continuation_after"]
+    return [
+        Cell(badge=finding_badge(probe["finding"]), sort_key=str(int(probe["finding"] not in BAD_FINDINGS))),
+        Cell(probe["id"], identifier=True),
+        Cell(probe["split"]),
+        Cell(probe.get("relation", "")),
+        Cell(probe["prompt"]),
+        Cell(probe["target"]),
+        Cell(probe["foil"]),
+        Cell(
+            text.margin_text(probe["margin_before"]),
+            numeric=True,
+            after=text.margin_text(probe["margin_after"]),
+            sort_key=f"{change:.6f}",
+        ),
+        Cell("yes" if probe["flipped"] else "", sort_key=str(int(probe["flipped"]))),
+        Cell(before) if before == after else Cell(before, after=after, stress_after=True),
+    ]
+
+
+def _bad_word(kind: str) -> str:
+    return {"leak": "leaked", "control": "damaged"}.get(kind, "missed")
+
+
+def build_probes(report: Mapping[str, Any]) -> Probes:
+    """One sortable table per kind, worst news first; kinds the vocabulary does not order come last."""
+    probes = report.get("probes") or []
+    headers = ["Finding", "Id", "Split", "Relation", "Prompt", "Target", "Foil", "Margin", "Flipped", "Continuation"]
+    groups = []
+    for kind in [*KIND_ORDER, *sorted({probe["kind"] for probe in probes} - set(KIND_ORDER))]:
+        of_kind = [probe for probe in probes if probe["kind"] == kind]
+        if not of_kind:
+            continue
+        bad = sum(probe["finding"] in BAD_FINDINGS for probe in of_kind)
+        title = text.kind_title(kind)
+        groups.append(
+            ProbeGroup(
+                kind,
+                f"{title} ({len(of_kind)} probes, {bad} {_bad_word(kind)})",
+                Table(headers, [_probe_row(probe) for probe in of_kind], sortable=True),
+            )
+        )
+    return Probes(
+        "Probes",
+        "Grouped by kind; leaks, damaged controls and misses first. Margin = mean log-prob of the target minus "
+        "that of the foil (nats per token); above 0 the target wins. Click a column header to sort.",
+        groups,
+    )
+
+
+def build_generations(report: Mapping[str, Any]) -> Generations:
+    generations = report.get("generations") or []
+    if not generations:
+        return Generations("Generations", "No generations were recorded.", None)
+    rows = [
+        [Cell(g["prompt"]), Cell(g["before"]), Cell(g["after"], highlight=g["before"] != g["after"])]
+        for g in generations
+    ]
+    changed = sum(g["before"] != g["after"] for g in generations)
+    return Generations(
+        "Generations, side by side",
+        f"Greedy continuations; {changed} of {len(generations)} changed (highlighted).",
+        Table(["Prompt", "Before", "After"], rows),
+    )
+
+
+def short_module_names(names: Sequence[str]) -> list[str]:
+    """Module names without the dotted prefix they all share: "transformer.h.0.attn" -> "0.attn"."""
+    if len(names) < 2:
+        return list(names)
+    prefix = names[0]
+    for name in names[1:]:
+        while not name.startswith(prefix):
+            prefix = prefix[: prefix.rstrip(".").rfind(".") + 1] if "." in prefix.rstrip(".") else ""
+    return [name[len(prefix) :] or name for name in names]
+
+
+def _sweep_table(entries: Sequence[Mapping[str, Any]], position_key: str, position_label: str) -> Table:
+    """One row per sweep step: its position (k or layer), then every metric it measured, in vocabulary order."""
+    order = list(METRICS)
+    names = sorted(
+        {name for entry in entries for name in entry.get("metrics", {})},
+        key=lambda name: (order.index(name) if name in order else len(order), name),
+    )
+    rows = [
+        [
+            Cell(str(entry[position_key])),
+            *(Cell(text.number_text(entry.get("metrics", {}).get(name), name)) for name in names),
+        ]
+        for entry in entries
+    ]
+    return Table([position_label, *(text.metric_label(name) for name in names)], rows)
+
+
+_SWEEPS = (
+    # report.json key, position key, section title, chart title, position label
+    (
+        "truncation",
+        "k",
+        "Truncation sweep: every ΔW cut to its top k directions",
+        "Test-split metrics as more directions are kept",
+        "k (directions kept)",
+    ),
+    (
+        "layers",
+        "layer",
+        "Layer sweep: the edit with one layer's adapter switched off",
+        "Test-split metrics with one layer's adapter off",
+        "Layer switched off",
+    ),
+)
+
+
+def build_spectral(report: Mapping[str, Any]) -> Spectral:
+    spectral = report.get("spectral")
+    title = "Where the effect lives"
+    if not spectral:
+        return Spectral(title, False, "", "The spectral view was not computed for this run.", None, None, [])
+    modules = spectral.get("modules") or []
+    spectrum_chart = module_table = None
+    if modules:
+        short_names = short_module_names([module["name"] for module in modules])
+        spectrum_chart = LineChart(
+            "Singular values of each module's ΔW = (alpha/r)·B·A",
+            [
+                LineSeries(short, [(float(i), s) for i, s in enumerate(module["singular_values"], start=1)])
+                for short, module in zip(short_names, modules, strict=True)
+            ],
+            "direction (by size)",
+            "singular value",
+        )
+        rows = [
+            [
+                Cell(module["name"]),
+                Cell(text.MISSING if module.get("layer") is None else str(module["layer"])),
+                Cell(text.number_text(module.get("effective_rank"), fmt=".2f")),
+                Cell(text.number_text(module.get("relative_norm"), fmt=".3g")),
+                Cell(", ".join(f"{s:.3g}" for s in module["singular_values"][:8])),
+            ]
+            for module in modules
+        ]
+        module_table = Table(
+            ["Module", "Layer", "Effective rank", "‖ΔW‖ / ‖W‖", "Singular values (largest first)"], rows
+        )
+    after = report["metrics"]["after"]
+    sweeps = []
+    for key, position_key, sweep_title, chart_title, position_label in _SWEEPS:
+        entries = spectral.get(key) or []
+        if not entries:
+            continue
+        names = [name for name in RATE_METRICS if any(name in entry.get("metrics", {}) for entry in entries)]
+        series = [
+            LineSeries(
+                text.metric_label(name),
+                [(entry[position_key], entry.get("metrics", {}).get(name)) for entry in entries],
+            )
+            for name in names
+        ]
+        references = (
+            [
+                (text.metric_label(name), after[name]["value"])
+                for name in names
+                if after.get(name, {}).get("value") is not None
+            ]
+            if key == "layers"
+            else []
+        )
+        chart = LineChart(chart_title, series, position_label, "metric value", references, (0.0, 1.0))
+        sweeps.append(Subsection(sweep_title, _sweep_table(entries, position_key, position_label), chart))
+    return Spectral(
+        title, True, LOCATION_STATEMENT, str(spectral.get("note") or ""), spectrum_chart, module_table, sweeps
+    )
+
+
+def build_run_record(report: Mapping[str, Any]) -> RunRecord:
+    run = report.get("run") or {}
+    entries = [
+        RunEntry(key, json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False), True)
+        if isinstance(value, Mapping | list | tuple)
+        else RunEntry(key, str(value), False)
+        for key, value in sorted(run.items())
+    ]
+    return RunRecord("Run record", entries, json.dumps(run, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def build_report(report: Mapping[str, Any]) -> Report:
+    """Every section of one report, from `report.json`'s dict."""
+    return Report(
+        text.run_title(report),
+        report.get("schema_version"),
+        build_verdict(report),
+        build_contamination(report.get("contamination") or []),
+        build_summary(report),
+        build_metrics(report),
+        build_probes(report),
+        build_generations(report),
+        build_spectral(report),
+        build_run_record(report),
+    )
+
+
+# --- building the comparison ----------------------------------------------------------------------
+
+
+def comparison_labels(left: Mapping[str, Any], right: Mapping[str, Any]) -> tuple[str, str]:
+    """ "A: run 3", "B: run 4"; just "A" and "B" when the two runs have the same title."""
+    left_title, right_title = text.run_title(left, "run A"), text.run_title(right, "run B")
+    return (f"A: {left_title}", f"B: {right_title}") if left_title != right_title else ("A", "B")
+
+
+def delta_cell(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None, metric: str) -> Cell:
+    """right − left, toned good when the right run is better on this metric and bad when worse."""
+    change = text.difference(left, right)
+    if change is None:
+        return Cell(text.MISSING, numeric=True)
+    shown = text.change_text(left, right, metric)
+    if metric not in METRICS or float(shown) == 0:
+        return Cell(shown, numeric=True)
+    better = (float(shown) > 0) == METRICS[metric].higher_is_better
+    return Cell(shown, numeric=True, tone="good" if better else "bad")
+
+
+def _gate_cells(gate: Mapping[str, Any] | None) -> list[Cell]:
+    """A gate's estimate and threshold, then its status badge."""
+    if gate is None:
+        return [Cell("not gated", numeric=True), Cell()]
+    estimate = f"{text.estimate_text(gate, gate['name'])} {gate['threshold']}"
+    return [Cell(estimate, numeric=True), Cell(badge=gate_badge(gate["status"]))]
+
+
+def _compared_gates(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[list[Cell]]:
+    """One row per gate either run set, in the left run's order, then the right run's new ones."""
+    left_gates = {gate["name"]: gate for gate in left["verdict"].get("gates", [])}
+    right_gates = {gate["name"]: gate for gate in right["verdict"].get("gates", [])}
+    names = list(left_gates) + [name for name in right_gates if name not in left_gates]
+    return [
+        [
+            Cell(text.metric_label(name), hint=text.metric_help(name)),
+            *_gate_cells(left_gates.get(name)),
+            *_gate_cells(right_gates.get(name)),
+            delta_cell(left_gates.get(name), right_gates.get(name), name),
+        ]
+        for name in names
+    ]
+
+
+def _changed_findings(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[tuple[Any, Any]]:
+    """(left probe, right probe) for every probe both runs share whose finding differs."""
+    right_probes = {probe["id"]: probe for probe in right.get("probes") or []}
+    return [
+        (probe, right_probes[probe["id"]])
+        for probe in left.get("probes") or []
+        if probe["id"] in right_probes and probe["finding"] != right_probes[probe["id"]]["finding"]
+    ]
+
+
+def build_comparison(left: Mapping[str, Any], right: Mapping[str, Any]) -> Comparison:
+    """Two runs side by side, from their `report.json` dicts; deltas are right − left (B − A)."""
+    labels = comparison_labels(left, right)
+    runs = tuple(
+        ComparedRun(
+            label,
+            build_verdict(report),
+            build_contamination(report.get("contamination") or []),
+            build_summary(report, with_took=False),
+        )
+        for label, report in zip(labels, (left, right), strict=True)
+    )
+    gate_rows = _compared_gates(left, right)
+    gates = Table(["Gate", labels[0], "", labels[1], "", "Δ (B − A)"], gate_rows) if gate_rows else None
+    left_after, right_after = left["metrics"]["after"], right["metrics"]["after"]
+    metric_rows = [
+        [
+            Cell(text.metric_label(name), hint=text.metric_help(name)),
+            Cell(text.estimate_text(left_after.get(name), name), numeric=True),
+            Cell(text.estimate_text(right_after.get(name), name), numeric=True),
+            delta_cell(left_after.get(name), right_after.get(name), name),
+        ]
+        for name in METRICS
+        if name in left_after or name in right_after
+    ]
+    rate_names = [
+        name for name in RATE_METRICS if left_after.get(name, {}).get("n") or right_after.get(name, {}).get("n")
+    ]
+    rates_chart = None
+    if rate_names:
+        rates_chart = IntervalChart(
+            "Rates after each edit, with 95% intervals",
+            [text.metric_label(name) for name in rate_names],
+            [
+                IntervalSeries(labels[0], PALETTE[1], [left_after.get(name) for name in rate_names]),
+                IntervalSeries(labels[1], PALETTE[0], [right_after.get(name) for name in rate_names]),
+            ],
+            "share of probes",
+            (0.0, 1.0),
+        )
+    changed = _changed_findings(left, right)
+    changes = None
+    if changed:
+        rows = [
+            [
+                Cell(left_probe["id"], identifier=True),
+                Cell(left_probe["kind"]),
+                Cell(left_probe["prompt"]),
+                Cell(text.margin_text(left_probe["margin_after"]), badge=finding_badge(left_probe["finding"])),
+                Cell(text.margin_text(right_probe["margin_after"]), badge=finding_badge(right_probe["finding"])),
+            ]
+            for left_probe, right_probe in changed
+        ]
+        headers = ["Id", "Kind", "Prompt", f"{labels[0]} (margin after)", f"{labels[1]} (margin after)"]
+        changes = Table(headers, rows, sortable=True)
+    return Comparison(
+        labels,
+        (runs[0], runs[1]),
+        gates,
+        "Metrics after the edit (test split)",
+        Table(["Metric", labels[0], labels[1], "Δ (B − A)"], metric_rows),
+        rates_chart,
+        f"Probes whose finding differs ({len(changed)})",
+        changes,
+        "Every probe the two runs share has the same finding.",
+    )

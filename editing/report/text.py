@@ -1,0 +1,162 @@
+"""How the report writes its numbers and sentences, in one place for HTML, Markdown and the console.
+
+Every function returns plain text; escaping is the renderers' job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from editing.vocab import METRICS, PROBE_KINDS, STATISTICAL_TESTS
+
+MISSING = "—"  # a figure the report cannot give (no data, or one side of a comparison absent)
+STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "uncertain": "UNCERTAIN"}
+NO_GATES_WORD = "NO GATES"
+
+
+def metric_label(name: str) -> str:
+    """The metric's title in the report, or its name when the vocabulary does not know it."""
+    return METRICS[name].label if name in METRICS else name
+
+
+def metric_help(name: str) -> str:
+    """One sentence on what the metric measures; empty for a name the vocabulary does not know."""
+    return METRICS[name].help if name in METRICS else ""
+
+
+def metric_format(name: str) -> str:
+    """The metric's format spec; two decimals for a name the vocabulary does not know."""
+    return METRICS[name].fmt if name in METRICS else ".2f"
+
+
+def kind_title(kind: str) -> str:
+    """The heading of a probe kind's section, or the kind itself when the vocabulary does not know it."""
+    return PROBE_KINDS[kind].title if kind in PROBE_KINDS else kind
+
+
+def number_text(value: float | None, metric: str = "", fmt: str | None = None) -> str:
+    """A value in the metric's format (or `fmt`), `—` when there is none."""
+    if value is None:
+        return MISSING
+    return format(value, fmt or metric_format(metric))
+
+
+def estimate_text(estimate: Mapping[str, Any] | None, metric: str = "", fmt: str | None = None) -> str:
+    """ "0.62 [0.41, 0.79]": an estimate with its 95% interval, or "no data"."""
+    if not estimate or estimate.get("value") is None:
+        return "no data"
+    low, high = estimate.get("ci_low"), estimate.get("ci_high")
+    interval = f" [{number_text(low, metric, fmt)}, {number_text(high, metric, fmt)}]" if low is not None else ""
+    return f"{number_text(estimate['value'], metric, fmt)}{interval}"
+
+
+def interval_text(estimate: Mapping[str, Any], metric: str) -> str:
+    """Only the 95% interval of an estimate, "[0.41, 0.79]", or "no data"."""
+    return estimate_text(estimate, metric).partition(" ")[2] or "no data"
+
+
+def p_value_text(p_value: float | None) -> str:
+    """A p-value to three decimals, "< 0.001" below that, `—` when no test ran."""
+    if p_value is None:
+        return MISSING
+    return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
+def test_text(test: Mapping[str, Any] | None) -> str:
+    """Which paired test gave the p-value, with McNemar's discordant counts when it has them."""
+    if not test or test.get("test") is None:
+        return MISSING
+    name = STATISTICAL_TESTS.get(test["test"], test["test"])
+    if "up" in test:
+        return f"{name}; {test['up']} up, {test['down']} down"
+    return name
+
+
+def difference(first: Mapping[str, Any] | None, second: Mapping[str, Any] | None) -> float | None:
+    """second − first of two estimates' values; None when either is missing."""
+    if not first or not second or first.get("value") is None or second.get("value") is None:
+        return None
+    return second["value"] - first["value"]
+
+
+def change_text(first: Mapping[str, Any] | None, second: Mapping[str, Any] | None, metric: str) -> str:
+    """second − first, signed, in the metric's format (before → after, or run A → run B)."""
+    change = difference(first, second)
+    return MISSING if change is None else format(change, "+" + metric_format(metric))
+
+
+def margin_text(margin: float) -> str:
+    """A probe's log-prob margin (target − foil), signed, two decimals."""
+    return f"{margin:+.2f}"
+
+
+def run_title(report: Mapping[str, Any], fallback: str = "") -> str:
+    """ "run 7 · dog-cat-swap" from the run record's id and name, whichever it has."""
+    run = report.get("run") or {}
+    run_id = next((str(run[key]) for key in ("id", "run_id") if run.get(key) not in (None, "")), "")
+    if run_id and not run_id.lower().startswith("run"):
+        run_id = f"run {run_id}"
+    name = str(run["name"]) if run.get("name") not in (None, "") else ""
+    return " · ".join(part for part in (run_id, name) if part) or fallback
+
+
+def verdict_status(verdict: Mapping[str, Any]) -> str:
+    """pass, fail or uncertain; "none" when no gate was set."""
+    return str(verdict["status"]) if verdict.get("gates") else "none"
+
+
+def verdict_word(verdict: Mapping[str, Any]) -> str:
+    """PASS, FAIL, UNCERTAIN or NO GATES."""
+    return STATUS_WORDS.get(verdict_status(verdict), NO_GATES_WORD)
+
+
+def verdict_line(verdict: Mapping[str, Any]) -> str:
+    """One sentence: accepted or rejected, and how many gates failed, were uncertain and passed."""
+    gates = verdict.get("gates", [])
+    if not gates:
+        return "No gates set: nothing was checked against a threshold."
+    counts = {status: sum(gate["status"] == status for gate in gates) for status in STATUS_WORDS}
+    parts = [
+        f"{counts[status]} {word}"
+        for status, word in (("fail", "failed"), ("uncertain", "uncertain"), ("pass", "passed"))
+    ]
+    strict = " (strict: uncertain gates count as failures)" if verdict.get("strict") else ""
+    accepted = "The edit is accepted" if verdict.get("passed") else "The edit is rejected"
+    return f"{accepted}: of {len(gates)} gates, {', '.join(parts)}{strict}. Judged on the test split only."
+
+
+def contamination_line(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Why the gates cannot be trusted: how many test probes the edit was trained on."""
+    probes = "1 test probe appears" if len(rows) == 1 else f"{len(rows)} test probes appear"
+    return f"{probes} in the training data (equal or nearly equal prompts): the edit was trained on what they test."
+
+
+# --- the console's summary after `nudge apply` --------------------------------------------------
+
+CONSOLE_GATE_COLUMNS = ("gate", "value", "95% interval", "threshold", "status")
+
+
+def console_gate_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """The console's gate table, one row of plain cells per gate (the last cell is the gate's status)."""
+    rows = []
+    for gate in report["verdict"]["gates"]:
+        low, high = gate.get("ci_low"), gate.get("ci_high")
+        interval = f"[{low:.3f}, {high:.3f}]" if low is not None and high is not None else "n/a"
+        value = f"{gate['value']:.3f}" if gate.get("value") is not None else "n/a"
+        rows.append((gate["name"], value, interval, str(gate["threshold"]), gate["status"]))
+    return rows
+
+
+def summary_lines(report: Mapping[str, Any]) -> list[str]:
+    """The plain lines the console prints under the gate table: what leaked, what moved, contamination."""
+    lines = []
+    for title, key in (("what leaked", "leaked"), ("what else moved", "moved")):
+        sentences = report["summary"].get(key) or []
+        lines.append(f"{title}: " + (" ".join(sentences) if sentences else "nothing found by the probes."))
+    if report["contamination"]:
+        lines.append(
+            f"contamination: {len(report['contamination'])} test probe(s) match training examples; "
+            "the gates are not trustworthy"
+        )
+    return lines
