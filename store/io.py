@@ -367,17 +367,19 @@ class Transfer(Judgments, StoreBase):
         *,
         tags: Sequence[str] | None = None,
         status: str | Sequence[str] | None = None,
+        include_disabled: bool = False,
     ) -> list[dict[str, Any]]:
         """Judgments as records: `jsonl` (the import shape), `sft` (prompt/completion) or `dpo`.
 
         `status` None means the format's default: every status for `jsonl` (a full backup that
         imports back identically), `submitted` for the training formats. In judgment order.
+        Judgments by disabled accounts are left out unless `include_disabled`, as in `judgments_for`.
         """
         if fmt not in EXPORT_FORMATS:
             raise InvalidInput(f"export format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
         if status is None and fmt != "jsonl":
             status = "submitted"
-        judgments = self.judgments_for(tags=tags, status=status)
+        judgments = self.judgments_for(tags=tags, status=status, include_disabled=include_disabled)
         convert = {"jsonl": export_record, "sft": sft_record, "dpo": dpo_record}[fmt]
         return [r for r in map(convert, judgments) if r is not None]
 
