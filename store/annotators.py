@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from store import models as m
 from store.db import StoreBase
 from store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from store.passwords import hash_password, verify_password
+from store.passwords import check_new_password, hash_password, needs_rehash, verify_password
 from store.records import Annotator
 from store.validation import ROLES, check_choice, check_name
 
@@ -49,7 +49,7 @@ class Annotators(StoreBase):
         """Create an account. Without a password it exists for attribution but cannot log in."""
         check_name(name)
         check_choice(role, "role", ROLES)
-        password_hash = hash_password(password) if password is not None else None
+        password_hash = hash_password(check_new_password(password, name)) if password is not None else None
         with self._write() as session:
             if session.scalar(select(m.Annotator.id).where(m.Annotator.name == name)) is not None:
                 raise AlreadyExists(f"annotator {name!r} already exists; pick another name")
@@ -69,8 +69,8 @@ class Annotators(StoreBase):
             return [as_record(r) for r in session.scalars(select(m.Annotator).order_by(m.Annotator.name))]
 
     def set_password(self, name: str, password: str) -> None:
-        """Set or replace an annotator's password."""
-        password_hash = hash_password(password)
+        """Set or replace an annotator's password; InvalidInput says why a weak one is refused."""
+        password_hash = hash_password(check_new_password(password, name))
         with self._write() as session:
             find_annotator(session, name).password_hash = password_hash
 
@@ -95,8 +95,24 @@ class Annotators(StoreBase):
             return as_record(row)
 
     def verify_password(self, name: str, password: str) -> bool:
-        """True when `name` is an active account and `password` is its password (constant time)."""
+        """True when `name` is an active account and `password` is its password (constant time).
+
+        A match against a hash made at an older, lower scrypt cost stores a new hash at today's cost.
+        """
         with self._read() as session:
             row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
         stored = row.password_hash if row is not None and row.active else None
-        return verify_password(password, stored)
+        if not verify_password(password, stored):
+            return False
+        if stored is not None and needs_rehash(stored):
+            self._rehash(name, stored, hash_password(password))
+        return True
+
+    def _rehash(self, name: str, old_hash: str, new_hash: str) -> None:
+        """Replace `old_hash`, unless the password changed meanwhile (then the new one stays)."""
+        with self._write() as session:
+            session.execute(
+                update(m.Annotator)
+                .where(m.Annotator.name == name, m.Annotator.password_hash == old_hash)
+                .values(password_hash=new_hash)
+            )

@@ -13,8 +13,8 @@ from sqlalchemy.engine import URL, make_url
 from store import migrate
 from store.annotators import Annotators
 from store.catalog import Catalog
-from store.db import create_engine, database_url, describe, unavailable_as_error
-from store.errors import DatabaseUnavailable, SchemaError
+from store.db import create_engine, database_url, describe, driver_errors_as_store_errors, restrict_database_files
+from store.errors import SchemaError, StoreError
 from store.io import Transfer
 from store.probes import Probes
 from store.queue import Queue
@@ -33,9 +33,9 @@ class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs):
             raise SchemaError(f"no nudge database at {url.database}; create it with `nudge init`")
         engine = create_engine(url)
         try:
-            with unavailable_as_error(url):
+            with driver_errors_as_store_errors(url):
                 current, head = migrate.current_revision(engine), migrate.SCHEMA_REVISION
-        except DatabaseUnavailable:
+        except StoreError:
             engine.dispose()
             raise
         if current != head:
@@ -50,10 +50,14 @@ class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs):
 
     @classmethod
     def init_db(cls, url: str | URL | None = None) -> Store:
-        """Create the database, or upgrade it to the newest schema, and open it."""
+        """Create the database, or upgrade it to the newest schema, and open it.
+
+        An SQLite database is made owner-only (0600), also one that an older nudge left readable.
+        """
         engine = create_engine(url or database_url())
+        restrict_database_files(engine.url)
         try:
-            with unavailable_as_error(engine.url):
+            with driver_errors_as_store_errors(engine.url):
                 migrate.upgrade(engine)
         finally:
             engine.dispose()

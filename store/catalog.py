@@ -14,7 +14,7 @@ from store import models as m
 from store.db import StoreBase, insert
 from store.errors import InvalidInput, NotFound
 from store.records import Generation, ModelVersion, Prompt
-from store.validation import check_tags, check_text
+from store.validation import check_decoding, check_tags, check_text
 
 CHUNK = 500  # rows per IN (...) lookup: well under every backend's bound-parameter limit
 MAX_REF_CHARS = 500
@@ -244,6 +244,7 @@ class Catalog(StoreBase):
         """Record a version's outputs, one (prompt id, text) each, so annotators can judge them."""
         for _, text in outputs:
             check_text(text, "output")
+        decoding = check_decoding(decoding)
         with self._write() as session:
             load_version(session, model_version_id)
             wanted = sorted({p for p, _ in outputs})

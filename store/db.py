@@ -7,6 +7,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +17,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session
 
 from editing.workspace import nudge_home
-from store.errors import DatabaseUnavailable
+from store.errors import DatabaseDamaged, DatabaseUnavailable
+from store.private_files import create_private_file, make_private_dir, restrict_to_owner
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another's lock before failing
 SQLITE_CHECKPOINT_EVERY = 200  # commits per WAL checkpoint: about SQLite's default of 1,000 pages
@@ -39,7 +41,9 @@ def create_engine(url: str | URL) -> Engine:
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+        # SQLite gives the -wal and -shm files the database file's mode, so all three stay 0600
+        make_private_dir(Path(url.database).absolute().parent)
+        create_private_file(url.database)
     engine = sa.create_engine(url)
 
     @event.listens_for(engine, "connect")
@@ -64,15 +68,38 @@ def create_engine(url: str | URL) -> Engine:
     return engine
 
 
+# What SQLite says of a file that is not (or no longer) a whole database.
+SQLITE_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def restrict_database_files(url: str | URL) -> None:
+    """Make an SQLite database and its -wal and -shm files owner-only (0600), e.g. one an older nudge made."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = url.database + suffix
+        if os.path.exists(path) and os.stat(path).st_uid == os.getuid():  # another owner's file is theirs
+            restrict_to_owner(path)
+
+
 @contextmanager
-def unavailable_as_error(url: URL) -> Iterator[None]:
-    """A database that cannot be reached (or stays locked) becomes one DatabaseUnavailable."""
+def driver_errors_as_store_errors(url: URL) -> Iterator[None]:
+    """A database that cannot be reached (or stays locked) becomes DatabaseUnavailable; a damaged
+    SQLite file becomes DatabaseDamaged. Both name the database and what to do."""
     try:
         yield
     except sa.exc.OperationalError as error:
         raise DatabaseUnavailable(
             f"the database at {describe(url)} is unavailable: {error.orig}; check that it is running "
             "and that NUDGE_DB points at it"
+        ) from error
+    except sa.exc.DatabaseError as error:
+        if getattr(error.orig, "sqlite_errorname", None) not in SQLITE_DAMAGED:
+            raise
+        raise DatabaseDamaged(
+            f"the database file {url.database} is damaged or is not a nudge database ({error.orig}); "
+            "restore it from a backup, or move it aside and run `nudge init` to start a new one"
         ) from error
 
 
@@ -135,7 +162,7 @@ class StoreBase:
     @contextmanager
     def _read(self) -> Iterator[Session]:
         with (
-            unavailable_as_error(self.url),
+            driver_errors_as_store_errors(self.url),
             Session(self.engine, expire_on_commit=False) as session,
             session.begin(),
         ):
@@ -146,13 +173,13 @@ class StoreBase:
         """One transaction: committed when the block ends, rolled back if it raises."""
         if self._write_lock is None:
             with (
-                unavailable_as_error(self.url),
+                driver_errors_as_store_errors(self.url),
                 Session(self._write_engine, expire_on_commit=False) as session,
                 session.begin(),
             ):
                 yield session
             return
-        with unavailable_as_error(self.url):
+        with driver_errors_as_store_errors(self.url):
             with self._write_lock:
                 with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
                     yield session

@@ -22,6 +22,10 @@ class DatabaseUnavailable(StoreError):
     """The database cannot be reached or stays locked; the message carries the driver's reason."""
 
 
+class DatabaseDamaged(StoreError):
+    """The SQLite file is damaged (truncated, overwritten) or is not a database at all."""
+
+
 class InvalidInput(StoreError, ValueError):
     """A value the store cannot accept: empty or oversized text, an unknown kind or verdict."""
 

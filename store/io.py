@@ -32,7 +32,7 @@ from store.db import StoreBase
 from store.errors import BadInputFile, BadLine, InvalidInput
 from store.judgments import JudgmentFields, Judgments, NewJudgment, insert_judgments
 from store.records import ImportReport, Judgment
-from store.validation import LIVE_STATUSES, check_name, check_tags, check_text
+from store.validation import LIVE_STATUSES, check_decoding, check_name, check_storable, check_tags, check_text
 
 ProgressCallback = Callable[[int, int], None]  # (rows written so far, rows to write)
 WRITE_BATCH = 1000  # rows per progress step
@@ -59,6 +59,9 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
             except json.JSONDecodeError as error:
                 yield number, BadLine(number, f"not valid JSON: {error.msg} at column {error.colno}")
                 continue
+            except RecursionError:  # json's own guard against nesting deeper than the interpreter's stack
+                yield number, BadLine(number, "JSON nested too deeply to read; a line is one flat object")
+                continue
             if not isinstance(value, dict):
                 yield number, BadLine(number, f"expected a JSON object, got {type(value).__name__}")
                 continue
@@ -66,6 +69,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
 
 
 def check_fields(row: dict[str, Any], allowed: Sequence[str], required: Sequence[str]) -> None:
+    for name in row:
+        check_storable(name, "a field name")  # it may be quoted in the message below
     unknown = sorted(set(row) - set(allowed))
     if unknown:
         raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; expected only {', '.join(allowed)}")
@@ -110,7 +115,12 @@ def parse_created_at(value: object) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError as error:
         raise InvalidInput(f"created_at {value!r} is not an ISO 8601 time (e.g. 2025-01-31T12:00:00+00:00)") from error
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)  # no offset: UTC
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)  # no offset: UTC
+    try:
+        return parsed.astimezone(timezone.utc)  # as the database stores it
+    except OverflowError:
+        raise InvalidInput(f"created_at {value!r} falls outside years 1-9999 in UTC; give a time within them") from None
 
 
 def parse_judgment(line: int, row: dict[str, Any]) -> JudgmentLine:
@@ -127,9 +137,7 @@ def parse_judgment(line: int, row: dict[str, Any]) -> JudgmentLine:
         row.get("status", "submitted"),
         row.get("tags"),
     )
-    decoding = row.get("decoding")
-    if decoding is not None and not isinstance(decoding, dict):
-        raise InvalidInput(f"decoding must be an object like {{'strategy': 'greedy'}}, got {decoding!r}")
+    decoding = check_decoding(row.get("decoding"))
     if kind == "preference":
         output = check_text(row["output_a"], "output_a")
         output_b: str | None = check_text(row["output_b"], "output_b")
@@ -199,27 +207,32 @@ def sft_record(judgment: Judgment) -> dict[str, str] | None:
 def dpo_record(judgment: Judgment) -> dict[str, str] | None:
     """TRL's prompt/chosen/rejected: a decided preference, or a correction over its output."""
     if judgment.kind == "preference" and judgment.verdict in ("a", "b"):
-        a, b = judgment.output, judgment.output_b or ""
-        chosen, rejected = (a, b) if judgment.verdict == "a" else (b, a)
+        output_a, output_b = judgment.output, judgment.output_b or ""
+        chosen, rejected = (output_a, output_b) if judgment.verdict == "a" else (output_b, output_a)
         return {"prompt": judgment.prompt, "chosen": chosen, "rejected": rejected}
     if judgment.kind == "correction" and judgment.correction != judgment.output:
         return {"prompt": judgment.prompt, "chosen": judgment.correction or "", "rejected": judgment.output}
     return None
 
 
-def live_items(session: Session, keys: set[tuple[int, int, int | None]]) -> dict[tuple[int, int, int | None], int]:
+ItemKey = tuple[int, int, int | None]  # (annotator id, generation id, B generation id or None)
+
+
+def live_items(session: Session, keys: set[ItemKey]) -> dict[ItemKey, int]:
     """(annotator, A, B) -> the id of its live judgment, for the items among `keys` that have one."""
-    found: dict[tuple[int, int, int | None], int] = {}
-    for chunk in chunks(sorted({(a, g) for a, g, _ in keys})):
+    found: dict[ItemKey, int] = {}
+    pairs = sorted({(annotator_id, generation_id) for annotator_id, generation_id, _ in keys})
+    for chunk in chunks(pairs):
         query = select(
             m.Judgment.annotator_id, m.Judgment.generation_id, m.Judgment.generation_b_id, m.Judgment.id
         ).where(
             tuple_(m.Judgment.annotator_id, m.Judgment.generation_id).in_(list(chunk)),
             m.Judgment.status.in_(LIVE_STATUSES),
         )
-        for annotator_id, a, b, jid in session.execute(query):
-            if (annotator_id, a, b) in keys:
-                found[(annotator_id, a, b)] = jid
+        for annotator_id, generation_id, generation_b_id, judgment_id in session.execute(query):
+            key = (annotator_id, generation_id, generation_b_id)
+            if key in keys:
+                found[key] = judgment_id
     return found
 
 
@@ -269,7 +282,7 @@ class Transfer(Judgments, StoreBase):
         """
         lines, problems = parse_file(path, parse_judgment)
         with self._write() as session:
-            people, created = self._annotator_ids(session, {x.annotator for x in lines}, create_annotators)
+            people, created = self._annotator_ids(session, {line.annotator for line in lines}, create_annotators)
             for line in lines:
                 if line.annotator not in people:
                     problems.append(
@@ -282,7 +295,7 @@ class Transfer(Judgments, StoreBase):
             problems.sort(key=lambda p: p.line)
             if problems and not skip_bad:
                 raise BadInputFile(str(path), problems)
-            lines = [x for x in lines if x.annotator in people]
+            lines = [line for line in lines if line.annotator in people]
             rows = self._judgment_rows(session, lines, people, problems)
             problems.sort(key=lambda p: p.line)
             if problems and not skip_bad:
@@ -296,7 +309,7 @@ class Transfer(Judgments, StoreBase):
 
     def _annotator_ids(self, session: Session, names: set[str], create: bool) -> tuple[dict[str, int], list[str]]:
         query = select(m.Annotator.name, m.Annotator.id).where(m.Annotator.name.in_(names))
-        people = {name: pid for name, pid in session.execute(query)}
+        people = {name: annotator_id for name, annotator_id in session.execute(query)}
         created = sorted(names - set(people)) if create else []
         for name in created:
             row = m.Annotator(name=name, role="annotator", password_hash=None, active=True)
@@ -309,52 +322,56 @@ class Transfer(Judgments, StoreBase):
         self, session: Session, lines: list[JudgmentLine], people: dict[str, int], problems: list[BadLine]
     ) -> list[NewJudgment]:
         """Create what the lines refer to; return their rows, leaving out second live judgments."""
-        versions = {ref: ensure_base_version(session, ref) for ref in sorted({x.model for x in lines})}
-        new_prompts = {x.prompt for x in lines} - existing_prompts(session, {x.prompt for x in lines})
-        prompts = prompt_ids(session, self.engine, {x.prompt: None for x in lines})
+        versions = {ref: ensure_base_version(session, ref) for ref in sorted({line.model for line in lines})}
+        texts = {line.prompt for line in lines}
+        new_prompts = texts - existing_prompts(session, texts)
+        prompts = prompt_ids(session, self.engine, dict.fromkeys(line.prompt for line in lines))  # in file order
         add_prompt_tags(
             session,
             self.engine,
-            [(prompts[x.prompt], t) for x in lines if x.prompt in new_prompts for t in x.fields.tags],
+            [(prompts[line.prompt], tag) for line in lines if line.prompt in new_prompts for tag in line.fields.tags],
         )
         outputs = [
-            (prompts[x.prompt], versions[x.model], text, x.decoding)
-            for x in lines
-            for text in (x.output, x.output_b)
+            (prompts[line.prompt], versions[line.model], text, line.decoding)
+            for line in lines
+            for text in (line.output, line.output_b)
             if text is not None
         ]
-        gens = generation_ids(session, self.engine, outputs)
+        generations = generation_ids(session, self.engine, outputs)
         now = m.utcnow()
         rows, numbers, first_line = [], [], {}
-        for x in lines:
-            pid, vid = prompts[x.prompt], versions[x.model]
-            a = gens[(pid, vid, x.output)]
-            b = gens[(pid, vid, x.output_b)] if x.output_b is not None else None
-            if x.fields.status in LIVE_STATUSES:
-                key = (people[x.annotator], a, b)
-                if key in first_line:
+        for line in lines:
+            prompt_id, version_id = prompts[line.prompt], versions[line.model]
+            generation_id = generations[(prompt_id, version_id, line.output)]
+            generation_b_id = generations[(prompt_id, version_id, line.output_b)] if line.output_b is not None else None
+            if line.fields.status in LIVE_STATUSES:
+                item = (people[line.annotator], generation_id, generation_b_id)
+                if item in first_line:
                     problems.append(
                         BadLine(
-                            x.line,
-                            f"a second live judgment by {x.annotator} on this item "
-                            f"(the first is on line {first_line[key]}); keep one",
+                            line.line,
+                            f"a second live judgment by {line.annotator} on this item "
+                            f"(the first is on line {first_line[item]}); keep one",
                         )
                     )
                     continue
-                first_line[key] = x.line
-            rows.append(NewJudgment(people[x.annotator], a, b, x.fields, x.created_at or now))
-            numbers.append(x.line)
+                first_line[item] = line.line
+            row = NewJudgment(
+                people[line.annotator], generation_id, generation_b_id, line.fields, line.created_at or now
+            )
+            rows.append(row)
+            numbers.append(line.line)
         taken = live_items(session, set(first_line))
-        names = {pid: name for name, pid in people.items()}
+        names = {annotator_id: name for name, annotator_id in people.items()}
         keep = []
         for row, number in zip(rows, numbers, strict=True):
-            key = (row.annotator_id, row.generation_id, row.generation_b_id)
-            if key in taken and row.fields.status in LIVE_STATUSES:
+            item = (row.annotator_id, row.generation_id, row.generation_b_id)
+            if item in taken and row.fields.status in LIVE_STATUSES:
                 problems.append(
                     BadLine(
                         number,
                         f"{names[row.annotator_id]} already has a live judgment on this item in the database "
-                        f"(judgment {taken[key]}); discard it first or leave this line out",
+                        f"(judgment {taken[item]}); discard it first or leave this line out",
                     )
                 )
             else:
@@ -367,17 +384,19 @@ class Transfer(Judgments, StoreBase):
         *,
         tags: Sequence[str] | None = None,
         status: str | Sequence[str] | None = None,
+        include_disabled: bool = False,
     ) -> list[dict[str, Any]]:
         """Judgments as records: `jsonl` (the import shape), `sft` (prompt/completion) or `dpo`.
 
         `status` None means the format's default: every status for `jsonl` (a full backup that
         imports back identically), `submitted` for the training formats. In judgment order.
+        Judgments by disabled accounts are left out unless `include_disabled`, as in `judgments_for`.
         """
         if fmt not in EXPORT_FORMATS:
             raise InvalidInput(f"export format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
         if status is None and fmt != "jsonl":
             status = "submitted"
-        judgments = self.judgments_for(tags=tags, status=status)
+        judgments = self.judgments_for(tags=tags, status=status, include_disabled=include_disabled)
         convert = {"jsonl": export_record, "sft": sft_record, "dpo": dpo_record}[fmt]
         return [r for r in map(convert, judgments) if r is not None]
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, exc, func, insert, select
 from sqlalchemy.orm import Session, aliased
@@ -225,6 +226,31 @@ def as_statuses(status: str | Sequence[str] | None) -> tuple[str, ...] | None:
     return statuses
 
 
+def selected(
+    query: Select[Any],
+    tags: Sequence[str] | None,
+    status: str | Sequence[str] | None,
+    kinds: Sequence[str] | None,
+    annotators: Sequence[str] | None,
+    model_version_id: int | None,
+) -> Select[Any]:
+    """`query` (over judgments joined to their annotators) narrowed to an edit spec's selection."""
+    statuses = as_statuses(status)
+    if statuses is not None:
+        query = query.where(m.Judgment.status.in_(statuses))
+    if tags:
+        tagged = select(m.JudgmentTag.judgment_id).where(m.JudgmentTag.tag.in_(check_tags(tags)))
+        query = query.where(m.Judgment.id.in_(tagged))
+    if kinds:
+        query = query.where(m.Judgment.kind.in_([check_choice(k, "kind", KINDS) for k in kinds]))
+    if annotators:
+        query = query.where(m.Annotator.name.in_(list(annotators)))
+    if model_version_id is not None:
+        generations = select(m.Generation.id).where(m.Generation.model_version_id == model_version_id)
+        query = query.where(m.Judgment.generation_id.in_(generations))
+    return query
+
+
 class Judgments(StoreBase):
     def submit_judgment(
         self,
@@ -410,29 +436,37 @@ class Judgments(StoreBase):
         kinds: Sequence[str] | None = None,
         annotators: Sequence[str] | None = None,
         model_version_id: int | None = None,
+        include_disabled: bool = False,
     ) -> list[Judgment]:
         """The judgments an edit spec selects, oldest first.
 
         `tags`: judgments carrying any of them; `status`: one status, several, or None for all;
-        `kinds`: rating, correction, preference; `annotators`: by name. Each judgment names its
-        annotator and item, so agreement between annotators can be resolved by the caller.
+        `kinds`: rating, correction, preference; `annotators`: by name. Judgments by disabled
+        accounts are left out unless `include_disabled` (`count_disabled_judgments` says how many).
+        Each judgment names its annotator and item, so agreement can be resolved by the caller.
         """
-        query = JUDGMENT_QUERY
-        statuses = as_statuses(status)
-        if statuses is not None:
-            query = query.where(m.Judgment.status.in_(statuses))
-        if tags:
-            tagged = select(m.JudgmentTag.judgment_id).where(m.JudgmentTag.tag.in_(check_tags(tags)))
-            query = query.where(m.Judgment.id.in_(tagged))
-        if kinds:
-            query = query.where(m.Judgment.kind.in_([check_choice(k, "kind", KINDS) for k in kinds]))
-        if annotators:
-            query = query.where(m.Annotator.name.in_(list(annotators)))
-        if model_version_id is not None:
-            gen = select(m.Generation.id).where(m.Generation.model_version_id == model_version_id)
-            query = query.where(m.Judgment.generation_id.in_(gen))
+        query = selected(JUDGMENT_QUERY, tags, status, kinds, annotators, model_version_id)
+        if not include_disabled:
+            query = query.where(m.Annotator.active.is_(True))
         with self._read() as session:
             return load_judgments(session, query)
+
+    def count_disabled_judgments(
+        self,
+        *,
+        tags: Sequence[str] | None = None,
+        status: str | Sequence[str] | None = "submitted",
+        kinds: Sequence[str] | None = None,
+        annotators: Sequence[str] | None = None,
+        model_version_id: int | None = None,
+    ) -> int:
+        """How many judgments the same selection leaves out because their annotators are disabled."""
+        by_annotator = (
+            select(func.count()).select_from(m.Judgment).join(m.Annotator, m.Annotator.id == m.Judgment.annotator_id)
+        )
+        query = selected(by_annotator, tags, status, kinds, annotators, model_version_id)
+        with self._read() as session:
+            return session.scalar(query.where(m.Annotator.active.is_(False))) or 0
 
     def count_judgments(self) -> dict[tuple[str, str], int]:
         """(kind, status) -> how many judgments."""

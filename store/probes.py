@@ -15,7 +15,7 @@ from store.catalog import chunks
 from store.db import StoreBase
 from store.errors import AlreadyExists, InvalidInput, NotFound
 from store.records import Probe, ProbeResult, ProbeScore, ProbeSuite
-from store.validation import PHASES, PROBE_KINDS, PROBE_SPLITS, check_choice, check_text
+from store.validation import PHASES, PROBE_KINDS, PROBE_SPLITS, check_choice, check_json, check_storable, check_text
 
 PROBE_FIELDS = ("id", "prompt", "target", "foil", "kind", "split")  # everything else goes to `meta`
 
@@ -29,13 +29,13 @@ def checked_probe(row: Mapping[str, Any], position: int) -> dict[str, Any]:
     meta = {k: v for k, v in row.items() if k not in PROBE_FIELDS}
     return {
         "position": position,
-        "key": str(key),
+        "key": check_storable(str(key), f"{where}: id"),
         "prompt": check_text(row.get("prompt"), f"{where}: prompt"),
         "target": check_text(row.get("target"), f"{where}: target"),
         "foil": check_text(row.get("foil"), f"{where}: foil"),
         "kind": check_choice(row.get("kind"), f"{where}: kind", PROBE_KINDS),
         "split": check_choice(row.get("split"), f"{where}: split", PROBE_SPLITS),
-        "meta": meta or None,
+        "meta": check_json(meta, f"{where}: meta") or None,
     }
 
 

@@ -33,9 +33,13 @@ def records(path: Path) -> list[dict[str, object]]:
 
 
 def test_a_fresh_workspace_from_init_to_export(workspace: Path, tmp_path: Path) -> None:
-    assert "admin root created" in ok("init", "--admin", "root", "--password-stdin", input="s3cret-pass\n").output
+    assert (
+        "admin root created" in ok("init", "--admin", "root", "--password-stdin", input="violet kettle orbit\n").output
+    )
     assert (workspace / "nudge.db").exists()
-    ok("user", "add", "alice", "--role", "annotator", input="alice-pass\nalice-pass\n")  # asked twice, hidden
+    ok(
+        "user", "add", "alice", "--role", "annotator", input="maple thunder quarry\nmaple thunder quarry\n"
+    )  # asked twice, hidden
     assert "73 new prompts" in ok("prompts", "import", str(TOY_PROMPTS), "--tag", "demo").output
     imported = ok("judgments", "import", str(DEMO_FEEDBACK), "--create-annotators").output
     assert "imported 28 new judgments" in imported and "without a password: bob" in imported
@@ -49,7 +53,9 @@ def test_a_fresh_workspace_from_init_to_export(workspace: Path, tmp_path: Path) 
     assert dpo and all(set(r) == {"prompt", "chosen", "rejected"} for r in dpo)
     assert {"prompt": "The dog says", "chosen": "meow", "rejected": "woof"} in dpo
     with Store.open() as store:
-        assert store.verify_password("root", "s3cret-pass") and store.verify_password("alice", "alice-pass")
+        assert store.verify_password("root", "violet kettle orbit") and store.verify_password(
+            "alice", "maple thunder quarry"
+        )
 
 
 def test_export_then_import_into_another_workspace_reproduces_the_judgments(
@@ -95,14 +101,16 @@ def test_unknown_annotators_are_named_with_the_fix(workspace: Path) -> None:
 
 
 def test_account_errors_exit_2_with_one_message(workspace: Path) -> None:
-    ok("init", "--admin", "root", "--password-stdin", input="s3cret-pass\n")
+    ok("init", "--admin", "root", "--password-stdin", input="violet kettle orbit\n")
     last_admin = nudge("user", "disable", "root")
     assert last_admin.exit_code == 2 and "last active admin" in last_admin.output
     short = nudge("user", "add", "alice", "--password-stdin", input="short\n")
     assert short.exit_code == 2 and "8 to 1024 characters" in short.output
-    taken = nudge("user", "add", "root", "--password-stdin", input="s3cret-pass\n")
+    common = nudge("user", "add", "alice", "--password-stdin", input="password\n")
+    assert common.exit_code == 2 and "too easy to guess" in common.output and "top-10 common" in common.output
+    taken = nudge("user", "add", "root", "--password-stdin", input="violet kettle orbit\n")
     assert taken.exit_code == 2 and "already exists" in taken.output
-    ok("user", "add", "alice", "--password-stdin", input="alice-pass\n")
+    ok("user", "add", "alice", "--password-stdin", input="maple thunder quarry\n")
     ok("user", "disable", "alice")
     assert "disabled" in ok("user", "list").output
 
@@ -112,7 +120,7 @@ def test_the_commands_work_on_postgresql_by_url(
     workspace: Path, pg_schema_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("NUDGE_DB", pg_schema_url)
-    ok("init", "--admin", "root", "--password-stdin", input="s3cret-pass\n")
+    ok("init", "--admin", "root", "--password-stdin", input="violet kettle orbit\n")
     ok("judgments", "import", str(DEMO_FEEDBACK), "--create-annotators")
     out = tmp_path / "sft.jsonl"
     ok("export", "--format", "sft", "--out", str(out))

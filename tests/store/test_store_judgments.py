@@ -167,3 +167,21 @@ def test_judgments_for_selects_what_an_edit_spec_asks_for(store: Store, items: l
         ("rating", "draft"): 1,
         ("rating", "discarded"): 1,
     }
+
+
+def test_judgments_of_disabled_annotators_are_left_out_of_selection_and_export(store: Store, items: list[int]) -> None:
+    store.add_annotator("root", role="admin")
+    store.submit_judgment("alice", items[0], "correction", "down", correction="meow")
+    store.submit_judgment("alice", items[1], "rating", "up")
+    store.submit_judgment("bob", items[0], "correction", "down", correction="purr")
+    store.disable_annotator("alice")
+    assert [j.annotator for j in store.judgments_for()] == ["bob"]
+    assert store.count_disabled_judgments() == 2
+    assert store.count_disabled_judgments(kinds=["rating"]) == 1  # the same filters as the selection
+    assert store.count_disabled_judgments(annotators=["bob"]) == 0
+    assert [j.annotator for j in store.judgments_for(include_disabled=True)] == ["alice", "alice", "bob"]
+    assert store.export_records("sft") == [{"prompt": "prompt 0", "completion": "purr"}]
+    assert {r["annotator"] for r in store.export_records("jsonl")} == {"bob"}
+    assert len(store.export_records("jsonl", include_disabled=True)) == 3
+    store.enable_annotator("alice")
+    assert len(store.judgments_for()) == 3 and store.count_disabled_judgments() == 0
