@@ -7,13 +7,12 @@ import difflib
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
-if TYPE_CHECKING:  # probes' scoring imports torch; this module only reads the dataclasses' fields
-    from editing.probes import Probe
+from editing.probes.suites import Probe
 
 CONTAINMENT_MIN_WORDS = 3  # "the dog" inside a longer prompt is a coincidence; "the dog says" is a copy
 # Words that carry no question of their own: prompts differing only in these are the same question.

@@ -9,7 +9,7 @@ from editing.impact.metrics import control_held, pair_scores
 from editing.vocab import BAD_FINDINGS, KIND_ORDER, SPLIT_ORDER
 
 if TYPE_CHECKING:  # probes' scoring imports torch; this module only reads the dataclasses' fields
-    from editing.probes import ProbeScore
+    from editing.probes.scoring import ProbeScore
 
 
 def _finding(before: ProbeScore, after: ProbeScore) -> str:

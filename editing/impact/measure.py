@@ -14,7 +14,7 @@ from editing.impact.summary import summarize
 from editing.vocab import RATE_METRICS
 
 if TYPE_CHECKING:  # probes' scoring imports torch; this module only reads the dataclasses' fields
-    from editing.probes import ProbeScore
+    from editing.probes.scoring import ProbeScore
 
 
 def measure_impact(

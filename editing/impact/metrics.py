@@ -10,7 +10,7 @@ from editing.impact.statistics import Estimate, mcnemar_exact, paired_bootstrap,
 from editing.vocab import KIND_ORDER, METRICS, RATE_METRICS
 
 if TYPE_CHECKING:  # probes' scoring imports torch; this module only reads the dataclasses' fields
-    from editing.probes import ProbeScore
+    from editing.probes.scoring import ProbeScore
 
 
 _RATE_OF_KIND = {m.probe_kind: name for name, m in METRICS.items() if m.rate}  # "leak" -> "leak_rate"
