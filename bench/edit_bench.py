@@ -24,11 +24,11 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import toy_workspace
 
-from editing.training_data import TrainingExample
 from editing.lora import EditConfig, apply_edit
 from editing.probes import TOYWORLD_DATA
 from editing.runs import execute_run, plan_run
 from editing.spec import LoraSpec, TrainSpec, spec_from_dict
+from editing.training_data import TrainingExample
 from store import Store
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "dog-cat-swap.yaml"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 import shutil
 import tempfile
 import time
@@ -24,9 +23,10 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.pytorch_utils import Conv1D
 
-from editing.training_data import TrainingExample
+from editing.layers import layer_index
 from editing.objectives import step_losses
 from editing.spec import LoraSpec, TrainSpec
+from editing.training_data import TrainingExample
 
 # Which modules `targets: mlp | attention` mean, per architecture (config.model_type).
 # Names are suffixes of module paths; extending nudge to a new family is one entry here.
@@ -79,11 +79,6 @@ class EditResult:
     seconds: float
 
 
-def _layer_index(module_name: str) -> int | None:
-    match = re.search(r"\.(\d+)\.", f".{module_name}.")
-    return int(match.group(1)) if match else None
-
-
 def _adaptable(model: PreTrainedModel) -> dict[str, torch.nn.Module]:
     return {n: m for n, m in model.named_modules() if isinstance(m, torch.nn.Linear | Conv1D) and n}
 
@@ -111,13 +106,13 @@ def resolve_target_modules(model: PreTrainedModel, targets: str | list[str], lay
                 )
     chosen = [n for n in candidates if any(n == s or n.endswith(f".{s}") for s in suffixes)]
     if layers != "all":
-        present = sorted({i for n in chosen if (i := _layer_index(n)) is not None})
+        present = sorted({i for n in chosen if (i := layer_index(n)) is not None})
         missing = sorted(set(layers) - set(present))
         if missing:
             raise ValueError(
                 f"lora.layers: the model has no layer {missing[0]}; it has layers {present[0]}-{present[-1]}"
             )
-        chosen = [n for n in chosen if _layer_index(n) in set(layers)]
+        chosen = [n for n in chosen if layer_index(n) in set(layers)]
     return chosen
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from editing.training_data import TrainingExample
 from editing.probes import adapter_disabled, kl_per_position
 from editing.tokens import collate_pairs, encode_pair, format_prompt, pad_id_of, token_logprobs
+from editing.training_data import TrainingExample
 
 
 def sft_loss(logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -15,16 +15,16 @@ import platform
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from peft import PeftModel
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from editing.training_data import Feedback, Selection, read_feedback_file, select_examples
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
-from editing.lora import EditConfig, apply_edit, save_adapter
+from editing.lora import EditConfig, EditResult, apply_edit, save_adapter
 from editing.models import LoadedModel, load_model
 from editing.probes import (
     Probe,
@@ -41,12 +41,13 @@ from editing.probes import (
 from editing.report import assemble_report, write_report
 from editing.spec import EditSpec
 from editing.spectral import NOTE, layer_sweep, spectrum, truncation_sweep
+from editing.training_data import Feedback, Selection, read_feedback_file, select_examples
+from editing.vocab import METRICS
 from editing.workspace import nudge_home
 from store import Store
 from store import records as store_records
 
 EXIT_PASSED, EXIT_FAILED_RUN, EXIT_BAD_INPUT, EXIT_GATE_FAILED = 0, 1, 2, 3
-RATE_GATES = ("edit", "paraphrase", "leak_rate", "control_unchanged")
 GENERATION_TOKENS = 12
 _VERSION_REF = re.compile(r"^(?:version:)?(\d+)$")
 
@@ -214,7 +215,8 @@ def _library_versions() -> dict[str, str]:
 def _validator(plan: RunPlan, loaded: LoadedModel, before: list[ProbeScore]):
     """Early stopping: done once the val probes meet every gate on rate metrics (point values)."""
     val_probes = [p for p in plan.probes if p.split == "val"]
-    gates = [parse_gate(name, threshold) for name, threshold in plan.spec.gates.items() if name in RATE_GATES]
+    gates = [parse_gate(name, threshold) for name, threshold in plan.spec.gates.items()]
+    gates = [g for g in gates if METRICS[g.name].rate]
     val_before = [s for s in before if s.probe.split == "val"]
 
     def validate(model: PeftModel) -> tuple[bool, dict[str, float]]:
@@ -302,64 +304,191 @@ def execute_run(plan: RunPlan, store: Store, callbacks: RunCallbacks | None = No
     return outcome
 
 
-def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict: bool) -> RunOutcome:
-    spec = plan.spec
-    started = time.perf_counter()
-    timings: dict[str, float] = {}
+@dataclass
+class PhaseScores:
+    """What one phase (before or after the edit) measured with the same probes, texts and prompts."""
 
-    def lap(name: str, since: float) -> float:
+    probes: list[ProbeScore]
+    fluency_nlls: list[list[float]] | None  # per-token NLLs of each fluency text; None without one
+    generations: list[str]  # greedy continuations of the generation prompts, in their order
+
+
+@dataclass
+class BaseModelRecord:
+    ref: str  # what the spec named
+    fingerprint: str
+    architecture: str
+    version_id: int  # the stored model version the edit starts from
+    merged_ancestors: list[int]  # adapter versions merged into the base, oldest first
+
+
+@dataclass
+class AdapterRecord:
+    path: str
+    sha256: str
+
+
+@dataclass
+class RunRecord:
+    """The report's `run` section: everything needed to reproduce and trace the run."""
+
+    id: int
+    name: str
+    spec: dict[str, Any]
+    spec_hash: str
+    data_hash: str  # sha256 of the training examples, in training order
+    seed: int
+    versions: dict[str, str]  # python and the libraries that shape the numbers
+    device: str
+    base_model: BaseModelRecord
+    result_version_id: int
+    adapter: AdapterRecord
+    adapted_modules: list[str]
+    training: dict[str, Any]  # where the data came from, what was selected and dropped, how training went
+    timings: dict[str, float]  # seconds per phase, and the total
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Stopwatch:
+    """Seconds per phase, for the run record's `timings`."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
         now = time.perf_counter()
-        timings[name] = round(now - since, 3)
-        return now
+        self.timings[phase] = round(now - self.last, 3)
+        self.last = now
 
-    cb.on_phase("loading the model")
+    def total(self) -> dict[str, float]:
+        return {**self.timings, "total": round(time.perf_counter() - self.started, 3)}
+
+
+def _load(plan: RunPlan, store: Store) -> tuple[LoadedModel, int, list[store_records.ModelVersion]]:
+    """The model the edit starts from, its stored version id, and the version chain merged into it."""
     if plan.model_version_id is not None:
         loaded, chain = load_version(store, plan.model_version_id)
-        base_version_id = plan.model_version_id
-    else:
-        loaded = load_model(spec.model, device_map=spec.device_map)
-        base_version_id = store.ensure_base_version(spec.model, loaded.fingerprint).id
-        chain = []
-    model, tokenizer = loaded.model, loaded.tokenizer
-    t = lap("load", started)
+        return loaded, plan.model_version_id, chain
+    loaded = load_model(plan.spec.model, device_map=plan.spec.device_map)
+    return loaded, store.ensure_base_version(plan.spec.model, loaded.fingerprint).id, []
 
-    cb.on_phase("scoring probes before the edit")
-    generation_prompts = _generation_prompts(plan)
-    before = score_probes(model, tokenizer, plan.probes, spec.chat)
-    nll_before = token_nlls(model, tokenizer, plan.fluency_texts) if plan.fluency_texts else None
-    generations_before = greedy_continuations(model, tokenizer, generation_prompts, GENERATION_TOKENS)
-    t = lap("probes_before", t)
 
-    cb.on_phase("training the adapter")
-    config = EditConfig(lora=spec.lora, train=spec.train, chat=spec.chat)
-    result = apply_edit(
-        model,
-        tokenizer,
+def _score_phase(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, plan: RunPlan, prompts: list[str]
+) -> PhaseScores:
+    """Score every probe, the fluency text and the generation prompts: called once before, once after."""
+    return PhaseScores(
+        probes=score_probes(model, tokenizer, plan.probes, plan.spec.chat),
+        fluency_nlls=token_nlls(model, tokenizer, plan.fluency_texts) if plan.fluency_texts else None,
+        generations=greedy_continuations(model, tokenizer, prompts, GENERATION_TOKENS),
+    )
+
+
+def _train(plan: RunPlan, loaded: LoadedModel, before: PhaseScores, cb: RunCallbacks) -> EditResult:
+    config = EditConfig(lora=plan.spec.lora, train=plan.spec.train, chat=plan.spec.chat)
+    return apply_edit(
+        loaded.model,
+        loaded.tokenizer,
         plan.selection.examples,
         config,
         plan.retain_texts,
-        validate=_validator(plan, loaded, before),
+        validate=_validator(plan, loaded, before.probes),
         on_step=cb.on_step,
     )
-    edited = result.model
-    t = lap("train", t)
 
-    cb.on_phase("scoring probes after the edit")
-    after = score_probes(edited, tokenizer, plan.probes, spec.chat)
-    nll_after = token_nlls(edited, tokenizer, plan.fluency_texts) if plan.fluency_texts else None
-    kl = kl_to_base(edited, tokenizer, plan.fluency_texts) if plan.fluency_texts else None
-    generations_after = greedy_continuations(edited, tokenizer, generation_prompts, GENERATION_TOKENS)
-    t = lap("probes_after", t)
 
-    cb.on_phase("sweeping ranks and layers")
-    measure = _measure(plan, loaded, before)
-    spectral = {
+def _sweeps(plan: RunPlan, loaded: LoadedModel, edited: PeftModel, before: PhaseScores) -> dict[str, Any]:
+    """The report's `spectral` section: the edit's spectrum, and the test rates under truncation and per layer."""
+    measure = _measure(plan, loaded, before.probes)
+    return {
         "modules": [vars(m) for m in spectrum(edited)],
         "truncation": truncation_sweep(edited, measure),
         "layers": layer_sweep(edited, measure),
         "note": NOTE,
     }
-    t = lap("sweeps", t)
+
+
+def _impact(
+    plan: RunPlan,
+    before: PhaseScores,
+    after: PhaseScores,
+    kl: list[float] | None,
+    generations: list[dict[str, str]],
+    strict: bool,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The report's measured sections, and the test probes that copy a training prompt."""
+    test_probes = [p for p in plan.probes if p.split == "test"]
+    contamination = find_contamination(test_probes, sorted({e.prompt for e in plan.selection.examples}))
+    impact = measure_impact(
+        before.probes,
+        after.probes,
+        kl=kl,
+        nll_before=before.fluency_nlls,
+        nll_after=after.fluency_nlls,
+        generations=generations,
+        gates=plan.spec.gates,
+        strict=strict,
+        contaminated=bool(contamination),
+        seed=plan.spec.train.seed,
+    )
+    return impact, contamination
+
+
+def _record(
+    store: Store,
+    run_id: int,
+    report: dict[str, Any],
+    plan: RunPlan,
+    before: PhaseScores,
+    after: PhaseScores,
+    result_version_id: int,
+) -> dict[str, Path]:
+    """Write the report, keep every probe score, and mark the run succeeded."""
+    paths = write_report(report, nudge_home() / "reports" / str(run_id))
+    _store_probe_results(store, run_id, plan, before.probes, after.probes)
+    store.mark_run(
+        run_id,
+        "succeeded",
+        result_version=result_version_id,
+        metrics={
+            "verdict": report["verdict"],
+            "metrics": report["metrics"]["after"],
+            "report": str(paths["json"]),
+            "adapter_sha256": report["run"]["adapter"]["sha256"],
+        },
+    )
+    return paths
+
+
+def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict: bool) -> RunOutcome:
+    spec = plan.spec
+    clock = _Stopwatch()
+
+    cb.on_phase("loading the model")
+    loaded, base_version_id, chain = _load(plan, store)
+    clock.lap("load")
+
+    cb.on_phase("scoring probes before the edit")
+    generation_prompts = _generation_prompts(plan)
+    before = _score_phase(loaded.model, loaded.tokenizer, plan, generation_prompts)
+    clock.lap("probes_before")
+
+    cb.on_phase("training the adapter")
+    result = _train(plan, loaded, before, cb)
+    edited = result.model
+    clock.lap("train")
+
+    cb.on_phase("scoring probes after the edit")
+    after = _score_phase(edited, loaded.tokenizer, plan, generation_prompts)
+    kl = kl_to_base(edited, loaded.tokenizer, plan.fluency_texts) if plan.fluency_texts else None
+    clock.lap("probes_after")
+
+    cb.on_phase("sweeping ranks and layers")
+    spectral = _sweeps(plan, loaded, edited, before)
+    clock.lap("sweeps")
 
     cb.on_phase("saving the adapter and the report")
     adapter_path = nudge_home() / "adapters" / str(run_id)
@@ -367,46 +496,26 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
     version = store.add_adapter_version(base_version_id, str(adapter_path), adapter_sha, run_id)
     generations = [
         {"prompt": p, "before": b, "after": a}
-        for p, b, a in zip(generation_prompts, generations_before, generations_after, strict=True)
+        for p, b, a in zip(generation_prompts, before.generations, after.generations, strict=True)
     ]
-    impact = measure_impact(
-        before,
-        after,
-        kl=kl,
-        nll_before=nll_before,
-        nll_after=nll_after,
-        generations=generations,
-        gates=spec.gates,
-        strict=strict,
+    impact, contamination = _impact(plan, before, after, kl, generations, strict)
+    clock.lap("report")
+    record = RunRecord(
+        id=run_id,
+        name=spec.name,
+        spec=spec.to_dict(),
+        spec_hash=spec.spec_hash,
+        data_hash=plan.data_hash,
         seed=spec.train.seed,
-    )
-    test_probes = [p for p in plan.probes if p.split == "test"]
-    contamination = find_contamination(test_probes, sorted({e.prompt for e in plan.selection.examples}))
-    if contamination and impact["verdict"]["passed"]:
-        impact["verdict"]["passed"] = False
-        impact["verdict"]["status"] = "uncertain"
-    lap("report", t)
-    timings["total"] = round(time.perf_counter() - started, 3)
-    run_record = {
-        "id": run_id,
-        "name": spec.name,
-        "spec": spec.to_dict(),
-        "spec_hash": spec.spec_hash,
-        "data_hash": plan.data_hash,
-        "seed": spec.train.seed,
-        "versions": _library_versions(),
-        "device": str(loaded.device),
-        "base_model": {
-            "ref": spec.model,
-            "fingerprint": loaded.fingerprint,
-            "architecture": loaded.architecture,
-            "version_id": base_version_id,
-            "merged_ancestors": [v.id for v in chain[1:]],
-        },
-        "result_version_id": version.id,
-        "adapter": {"path": str(adapter_path), "sha256": adapter_sha},
-        "adapted_modules": result.target_modules,
-        "training": {
+        versions=_library_versions(),
+        device=str(loaded.device),
+        base_model=BaseModelRecord(
+            spec.model, loaded.fingerprint, loaded.architecture, base_version_id, [v.id for v in chain[1:]]
+        ),
+        result_version_id=version.id,
+        adapter=AdapterRecord(str(adapter_path), adapter_sha),
+        adapted_modules=result.target_modules,
+        training={
             "feedback_source": plan.feedback_source,
             "judgments_matched": plan.judgments,
             **plan.selection.to_dict(),
@@ -414,21 +523,9 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
             "stopped_early": result.stopped_early,
             "final_losses": result.history[-1] if result.history else {},
         },
-        "timings": timings,
-    }
-    report = assemble_report(impact, contamination, generations, spectral, run_record)
-    paths = write_report(report, nudge_home() / "reports" / str(run_id))
-    _store_probe_results(store, run_id, plan, before, after)
-    store.mark_run(
-        run_id,
-        "succeeded",
-        result_version=version.id,
-        metrics={
-            "verdict": report["verdict"],
-            "metrics": report["metrics"]["after"],
-            "report": str(paths["json"]),
-            "adapter_sha256": adapter_sha,
-        },
+        timings=clock.total(),
     )
-    gate_failed = not report["verdict"]["passed"]
-    return RunOutcome(run_id, report, paths, adapter_path, EXIT_GATE_FAILED if gate_failed else EXIT_PASSED)
+    report = assemble_report(impact, contamination, generations, spectral, record.to_dict())
+    paths = _record(store, run_id, report, plan, before, after, version.id)
+    exit_code = EXIT_PASSED if report["verdict"]["passed"] else EXIT_GATE_FAILED
+    return RunOutcome(run_id, report, paths, adapter_path, exit_code)

@@ -235,6 +235,19 @@ def test_verdict_fails_on_a_failed_gate_and_on_uncertainty_only_when_strict() ->
     assert evaluate_gates({}, metrics)["passed"] is True
 
 
+def test_contaminated_test_split_keeps_a_passing_verdict_from_passing() -> None:
+    metrics = {"edit": Estimate(1.0, 0.9, 1.0, 40), "leak_rate": Estimate(0.5, 0.3, 0.7, 20)}
+    clean = evaluate_gates({"edit": ">= 0.8"}, metrics, contaminated=True)
+    assert (clean["passed"], clean["status"]) == (False, "uncertain")
+    assert clean["gates"][0]["status"] == "pass"  # each gate still says what its interval shows
+    failed = evaluate_gates({"leak": "<= 0.2"}, metrics, contaminated=True)
+    assert (failed["passed"], failed["status"]) == (False, "fail")  # a failure stays a failure
+    before, after = hand_built()
+    assert measure_impact(before, after, gates={"edit": ">= 0.01"})["verdict"]["passed"] is True
+    verdict = measure_impact(before, after, gates={"edit": ">= 0.01"}, contaminated=True)["verdict"]
+    assert (verdict["passed"], verdict["status"]) == (False, "uncertain")
+
+
 # --- metrics on hand-built probe sets ----------------------------------------------------------
 
 

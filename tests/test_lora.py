@@ -10,10 +10,10 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from editing.training_data import TrainingExample
 from editing.lora import EditConfig, EditError, adapter_sha256, apply_edit, resolve_target_modules, save_adapter
 from editing.probes import kl_to_base, score_completions
 from editing.spec import LoraSpec, SpecError, TrainSpec
+from editing.training_data import TrainingExample
 
 
 def toy(toyworld_dir: Path):

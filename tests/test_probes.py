@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from editing import vocab
 from editing.probes import (
     ProbeSuiteError,
     greedy_continuations,
@@ -19,6 +22,7 @@ from editing.probes import (
     score_probes,
     token_nlls,
 )
+from store import validation
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +72,21 @@ def test_unknown_suite() -> None:
         load_suite("toyworld:nope")
     with pytest.raises(ProbeSuiteError, match="neither a JSONL file"):
         load_suite("missing.jsonl")
+
+
+def test_reading_a_suite_does_not_import_torch() -> None:
+    code = (
+        "import sys; from editing.probes import suites; suites.load_suite('toyworld:capital-change'); "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False"]
+
+
+def test_store_checks_the_same_kinds_and_splits_as_the_vocabulary() -> None:
+    # the store keeps its own copy for its CHECK constraints (it imports nothing of editing/)
+    assert set(validation.PROBE_KINDS) == set(vocab.PROBE_KINDS)
+    assert set(validation.PROBE_SPLITS) == set(vocab.SPLITS)
 
 
 def test_texts_load() -> None:

@@ -8,10 +8,18 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from editing.training_data import TrainingExample
 from editing.lora import EditConfig, apply_edit
 from editing.spec import LoraSpec, TrainSpec
-from editing.spectral import delta_weight, effective_rank, layer_sweep, lora_modules, spectrum, truncation_sweep
+from editing.spectral import (
+    active_adapter,
+    delta_weight,
+    effective_rank,
+    layer_sweep,
+    lora_modules,
+    spectrum,
+    truncation_sweep,
+)
+from editing.training_data import TrainingExample
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +40,7 @@ def test_spectrum_matches_the_delta_weights(edited) -> None:
     rows = spectrum(edited)
     assert [r.name for r in rows] == list(lora_modules(edited))
     for row, module in zip(rows, lora_modules(edited).values(), strict=True):
-        dw = delta_weight(module)
+        dw = delta_weight(module, active_adapter(edited))
         assert len(row.singular_values) == 4
         assert row.singular_values[0] == pytest.approx(float(torch.linalg.matrix_norm(dw, ord=2)), rel=1e-4)
         assert row.relative_norm > 0 and 1 <= row.effective_rank <= 4

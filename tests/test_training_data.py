@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from editing.training_data import Feedback, FeedbackError, read_feedback_file, select_examples
 from editing.probes import TOYWORLD_DATA
+from editing.training_data import Feedback, FeedbackError, read_feedback_file, select_examples
 
 
 def fb(annotator: str, kind: str, verdict: str, **kw) -> Feedback:

@@ -1,9 +1,8 @@
-"""Probe suites, and batched teacher-forced scoring of them before and after an edit.
+"""Batched teacher-forced scoring of probes and texts, before and after an edit.
 
-A probe is a prompt plus the completion that must win (`target`) and the one
-that must lose (`foil`). Scores are mean token log-probs, computed in padded
-batches sorted by length under `torch.inference_mode()`. Before and after use
-the same model in memory: the caller toggles the adapter, never copies the model.
+Scores are mean token log-probs, computed in padded batches sorted by length
+under `torch.inference_mode()`. Before and after use the same model in memory:
+the caller toggles the adapter (`adapter_disabled`), never copies the model.
 """
 
 from __future__ import annotations
@@ -11,33 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from editing.jsonl import jsonl_records
+from editing.probes.suites import Probe
 from editing.tokens import collate_pairs, encode_pairs, format_prompt, pad_id_of, token_logprobs
-
-PROBE_KINDS = ("edit", "paraphrase", "leak", "control")
-SPLITS = ("train", "val", "test")
-TOYWORLD_PREFIX = "toyworld:"
-TOYWORLD_DATA = Path(__file__).parent / "toyworld" / "data"
-TOYWORLD_SUITES = ("capital-change", "dog-cat-swap")
-
-
-@dataclass(frozen=True)
-class Probe:
-    """A prompt, the completion that must win (`target`) and the one that must lose (`foil`)."""
-
-    id: str
-    prompt: str
-    target: str
-    foil: str
-    kind: str  # one of PROBE_KINDS
-    split: str  # one of SPLITS; gates are judged on "test" only
-    relation: str = ""
-    subject: str = ""
+from editing.vocab import PROBE_KINDS
 
 
 @dataclass(frozen=True)
@@ -59,15 +38,6 @@ class ProbeScore:
 
 
 @dataclass(frozen=True)
-class ProbeSuite:
-    name: str
-    probes: list[Probe]
-
-    def split(self, split: str) -> list[Probe]:
-        return [p for p in self.probes if p.split == split]
-
-
-@dataclass(frozen=True)
 class CompletionScore:
     """How a model scores `completion` after `prompt` under teacher forcing."""
 
@@ -75,89 +45,6 @@ class CompletionScore:
     sum_logprob: float
     n_tokens: int
     greedy_match: bool  # every completion token is the model's top-1 choice at its position
-
-
-class ProbeSuiteError(ValueError):
-    """A probe suite that cannot be read; the message names the file, line and field."""
-
-
-def parse_probe(record: object, where: str) -> Probe:
-    """One probe from a decoded JSON record; `where` names the line for errors."""
-    if not isinstance(record, dict):
-        raise ProbeSuiteError(f"{where}: a probe must be a JSON object, got {type(record).__name__}")
-    for field in ("id", "prompt", "target", "foil", "kind", "split"):
-        value = record.get(field)
-        if not isinstance(value, str) or not value.strip():
-            raise ProbeSuiteError(f"{where}: field {field!r} must be a non-empty string, got {value!r}")
-    if record["kind"] not in PROBE_KINDS:
-        raise ProbeSuiteError(f"{where}: kind {record['kind']!r} is not one of {', '.join(PROBE_KINDS)}")
-    if record["split"] not in SPLITS:
-        raise ProbeSuiteError(f"{where}: split {record['split']!r} is not one of {', '.join(SPLITS)}")
-    if record["target"] == record["foil"]:
-        raise ProbeSuiteError(f"{where}: target and foil are both {record['target']!r}; they must differ")
-    return Probe(
-        id=record["id"],
-        prompt=record["prompt"],
-        target=record["target"],
-        foil=record["foil"],
-        kind=record["kind"],
-        split=record["split"],
-        relation=str(record.get("relation", "")),
-        subject=str(record.get("subject", "")),
-    )
-
-
-def _suite_path(ref: str) -> Path:
-    if ref.startswith(TOYWORLD_PREFIX):
-        name = ref.removeprefix(TOYWORLD_PREFIX)
-        if name not in TOYWORLD_SUITES:
-            raise ProbeSuiteError(f"unknown toy-world suite {ref!r}; known: {', '.join(TOYWORLD_SUITES)}")
-        return TOYWORLD_DATA / f"{name}.jsonl"
-    path = Path(ref).expanduser()
-    if not path.is_file():
-        raise ProbeSuiteError(f"probe suite {ref!r} is neither a JSONL file nor a toy-world suite (toyworld:NAME)")
-    return path
-
-
-def load_suite(ref: str) -> ProbeSuite:
-    """A suite from a JSONL file or the toy world (`toyworld:dog-cat-swap`), validated."""
-    path = _suite_path(ref)
-    probes, seen = [], set()
-    for where, record in jsonl_records(path, ProbeSuiteError):
-        probe = parse_probe(record, where)
-        if probe.id in seen:
-            raise ProbeSuiteError(f"{where}: probe id {probe.id!r} appears twice; ids must be unique")
-        seen.add(probe.id)
-        probes.append(probe)
-    if not probes:
-        raise ProbeSuiteError(f"{path} holds no probes")
-    name = ref if ref.startswith(TOYWORLD_PREFIX) else path.stem
-    return ProbeSuite(name=name, probes=probes)
-
-
-def load_texts(ref: str) -> list[str]:
-    """Plain texts (retain set, fluency text): `toyworld:retain`, a .jsonl of {"text"}, or a .txt."""
-    if ref.startswith(TOYWORLD_PREFIX):
-        name = ref.removeprefix(TOYWORLD_PREFIX)
-        candidates = [TOYWORLD_DATA / f"{name}.jsonl", TOYWORLD_DATA / f"{name}.txt"]
-        path = next((p for p in candidates if p.exists()), None)
-        if path is None:
-            raise ValueError(f"unknown toy-world text set {ref!r}; known: toyworld:retain, toyworld:fluency")
-    else:
-        path = Path(ref).expanduser()
-        if not path.is_file():
-            raise ValueError(f'text set {ref!r} is not a file; give a .jsonl of {{"text": ...}} or a .txt')
-    if path.suffix == ".jsonl":
-        texts = []
-        for where, record in jsonl_records(path):
-            if not isinstance(record, dict) or not str(record.get("text", "")).strip():
-                raise ValueError(f'{where}: needs a non-empty "text" field')
-            texts.append(record["text"])
-    else:
-        texts = [line for line in path.read_text().splitlines() if line.strip()]
-    if not texts:
-        raise ValueError(f"{path} holds no text")
-    return texts
 
 
 @torch.inference_mode()
@@ -254,7 +141,7 @@ def score_probes(
     chat: bool = False,
     max_new_tokens: int = 4,
     batch_size: int = 64,
-    continue_kinds: tuple[str, ...] = PROBE_KINDS,
+    continue_kinds: tuple[str, ...] = tuple(PROBE_KINDS),
 ) -> list[ProbeScore]:
     """Target and foil scores for every probe in one batched pass, and a greedy continuation
     for the probes of `continue_kinds` (controls need one to tell whether they changed)."""

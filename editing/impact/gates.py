@@ -1,0 +1,82 @@
+"""Gates: thresholds on test-split metrics, judged on whole intervals, and the verdict they add up to."""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from editing.impact.statistics import Estimate, no_data
+from editing.vocab import GATE_ALIASES, GATEABLE_METRICS
+
+_GATE_PATTERN = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_COMPARISONS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+_GATE_FORM = 'a comparison and a number, one of ">= 0.95", "> 0.5", "<= 0.2", "< 1.1"'
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A threshold on one test-split metric, e.g. Gate("paraphrase", ">=", 0.8)."""
+
+    name: str  # a gateable metric of editing.vocab
+    op: str  # ">=", ">", "<=" or "<"
+    threshold: float
+
+    def status(self, estimate: Estimate) -> str:
+        """`pass` when the whole interval passes, `fail` when none of it does, else `uncertain`."""
+        if estimate.ci_low is None or estimate.ci_high is None:
+            return "uncertain"  # no test probes: nothing shows the gate holds
+        compare = _COMPARISONS[self.op]
+        low_passes = compare(estimate.ci_low, self.threshold)
+        high_passes = compare(estimate.ci_high, self.threshold)
+        if low_passes and high_passes:
+            return "pass"
+        if not low_passes and not high_passes:
+            return "fail"
+        return "uncertain"
+
+
+def parse_gate(name: str, spec: str) -> Gate:
+    """Read a gate such as ("paraphrase", ">= 0.8"); `leak` is accepted for `leak_rate`."""
+    canonical = GATE_ALIASES.get(name, name)
+    if canonical not in GATEABLE_METRICS:
+        raise ValueError(f"unknown gate {name!r}; gates can be set on: {', '.join(GATEABLE_METRICS)}")
+    match = _GATE_PATTERN.match(spec) if isinstance(spec, str) else None
+    if match is None:
+        raise ValueError(f"gate {name!r} has threshold {spec!r}; write {_GATE_FORM}")
+    return Gate(canonical, match.group(1), float(match.group(2)))
+
+
+def evaluate_gates(
+    gates: Mapping[str, str], metrics: Mapping[str, Estimate], strict: bool = False, contaminated: bool = False
+) -> dict[str, Any]:
+    """The verdict: each gate judged on its metric's interval, and whether the edit passes.
+
+    The edit passes when no gate fails and, with `strict`, none is uncertain either.
+    `contaminated` (some test probe copies a training prompt, see `find_contamination`)
+    makes a passing verdict `uncertain` and not passed: the test split may be
+    measuring what the edit memorised, so its intervals cannot vouch for the edit.
+    """
+    rows = []
+    for name, spec in gates.items():
+        gate = parse_gate(name, spec)
+        estimate = metrics.get(gate.name, no_data())
+        rows.append(
+            {
+                "name": gate.name,
+                "value": estimate.value,
+                "ci_low": estimate.ci_low,
+                "ci_high": estimate.ci_high,
+                "n": estimate.n,
+                "threshold": f"{gate.op} {gate.threshold:g}",
+                "status": gate.status(estimate),
+            }
+        )
+    statuses = {row["status"] for row in rows}
+    status = "fail" if "fail" in statuses else "uncertain" if "uncertain" in statuses else "pass"
+    passed = status == "pass" or (status == "uncertain" and not strict)
+    if contaminated and passed:
+        passed, status = False, "uncertain"
+    return {"passed": passed, "status": status, "strict": strict, "split": "test", "gates": rows}

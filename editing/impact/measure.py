@@ -1,0 +1,93 @@
+"""Everything the report needs from one run's scores: metrics, tests, verdict, probe rows and summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from editing.impact.findings import probe_rows
+from editing.impact.fluency import paired_entropy, perplexity_ratio
+from editing.impact.gates import evaluate_gates, parse_gate
+from editing.impact.metrics import margin_changes, mcnemar_entry, pair_scores, probe_outcomes, rate_metrics
+from editing.impact.statistics import Estimate, bootstrap_mean, no_data
+from editing.impact.summary import summarize
+from editing.vocab import RATE_METRICS
+
+if TYPE_CHECKING:  # probes' scoring imports torch; this module only reads the dataclasses' fields
+    from editing.probes.scoring import ProbeScore
+
+
+def measure_impact(
+    before: Sequence[ProbeScore],
+    after: Sequence[ProbeScore],
+    *,
+    kl: Sequence[float] | None = None,
+    nll_before: Sequence[float] | Sequence[Sequence[float]] | None = None,
+    nll_after: Sequence[float] | Sequence[Sequence[float]] | None = None,
+    generations: Sequence[Mapping[str, str]] = (),
+    gates: Mapping[str, str] | None = None,
+    strict: bool = False,
+    contaminated: bool = False,
+    split: str = "test",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The report's `metrics`, `verdict`, `probes` and `summary` sections from one run's data.
+
+    `before`/`after`: every probe scored in each phase. `kl`: per-retain-text
+    KL(base || edited). `nll_before`/`nll_after`: per-token NLLs of the fluency
+    text (flat, or one list per sentence). `generations`: `{prompt, before, after}`
+    greedy generations. `gates`: metric name -> threshold such as ">= 0.8".
+    `contaminated`: some test probe copies a training prompt (`find_contamination`),
+    which keeps the verdict from passing (`evaluate_gates`).
+    Metrics and gates use the `split` probes only; other splits get context rates.
+    """
+    gates = dict(gates or {})
+    for name, spec in gates.items():
+        parse_gate(name, spec)  # fail on a bad spec before any work
+    pairs = pair_scores(before, after)
+    before_rates = rate_metrics(before, split=split)
+    after_rates = rate_metrics(after, before=before, split=split)
+
+    kl_after = bootstrap_mean(kl, seed=seed) if kl is not None else no_data()
+    kl_before = Estimate(0.0, 0.0, 0.0, kl_after.n) if kl_after.n else no_data()
+    if nll_before is not None and nll_after is not None:
+        ppl_after, ppl_p = perplexity_ratio(nll_before, nll_after, seed=seed)
+    else:
+        ppl_after, ppl_p = no_data(), None
+    ppl_before = Estimate(1.0, 1.0, 1.0, ppl_after.n) if ppl_after.n else no_data()
+    entropy_before, entropy_after, entropy_p = paired_entropy(
+        [g["before"] for g in generations], [g["after"] for g in generations]
+    )
+    phase_before = {**before_rates, "kl": kl_before, "ppl_ratio": ppl_before, "ngram_entropy": entropy_before}
+    phase_after = {**after_rates, "kl": kl_after, "ppl_ratio": ppl_after, "ngram_entropy": entropy_after}
+
+    outcomes_before = probe_outcomes([b for b, _ in pairs], None, split)
+    outcomes_after = probe_outcomes([a for _, a in pairs], before, split)
+    tests: dict[str, Any] = {name: mcnemar_entry(outcomes_before[name], outcomes_after[name]) for name in RATE_METRICS}
+    tests["kl"] = {"test": None, "p_value": None, "n": kl_after.n}  # zero before by definition: nothing to pair
+    tests["ppl_ratio"] = {"test": "paired_bootstrap", "p_value": ppl_p, "n": ppl_after.n}
+    tests["ngram_entropy"] = {"test": "jackknife", "p_value": entropy_p, "n": entropy_after.n}
+
+    other_splits = {}
+    for other in sorted({b.probe.split for b, _ in pairs} - {split}):
+        other_splits[other] = {
+            "before": {k: v.to_dict() for k, v in rate_metrics(before, split=other).items()},
+            "after": {k: v.to_dict() for k, v in rate_metrics(after, before=before, split=other).items()},
+        }
+
+    margins = margin_changes(before, after, split=split, seed=seed)
+    rows = probe_rows(before, after)
+    estimates = {"before": phase_before, "after": phase_after, "margin_change": margins}
+    return {
+        "metrics": {
+            "split": split,
+            "before": {k: v.to_dict() for k, v in phase_before.items()},
+            "after": {k: v.to_dict() for k, v in phase_after.items()},
+            "tests": tests,
+            "margin_change": margins,
+            "other_splits": other_splits,
+        },
+        "verdict": evaluate_gates(gates, phase_after, strict=strict, contaminated=contaminated),
+        "probes": rows,
+        "summary": summarize(rows, estimates, split=split),
+    }
