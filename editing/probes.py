@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from editing.errors import BadInput
 from editing.jsonl import jsonl_records
 from editing.tokens import collate_pairs, encode_pairs, format_prompt, pad_id_of, token_logprobs
 
@@ -77,7 +78,7 @@ class CompletionScore:
     greedy_match: bool  # every completion token is the model's top-1 choice at its position
 
 
-class ProbeSuiteError(ValueError):
+class ProbeSuiteError(BadInput):
     """A probe suite that cannot be read; the message names the file, line and field."""
 
 

@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session
 
-from editing.workspace import nudge_home
 from store.errors import DatabaseUnavailable
+from store.workspace import nudge_home
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another's lock before failing
 SQLITE_CHECKPOINT_EVERY = 200  # commits per WAL checkpoint: about SQLite's default of 1,000 pages
