@@ -10,10 +10,10 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from editing.training_data import TrainingExample
 from editing.lora import EditConfig, EditError, adapter_sha256, apply_edit, resolve_target_modules, save_adapter
 from editing.probes import kl_to_base, score_completions
 from editing.spec import LoraSpec, SpecError, TrainSpec
+from editing.training_data import TrainingExample
 
 
 def toy(toyworld_dir: Path):
@@ -107,9 +107,9 @@ def test_target_modules_resolve_and_bad_names_explain(toyworld_dir: Path) -> Non
         "transformer.h.0.attn.c_attn",
         "transformer.h.0.attn.c_proj",
     ]
-    with pytest.raises(ValueError, match="no linear module named 'q_proj'"):
+    with pytest.raises(EditError, match="no linear module named 'q_proj'"):
         resolve_target_modules(model, ["q_proj"], "all")
-    with pytest.raises(ValueError, match="has no layer 9"):
+    with pytest.raises(EditError, match="has no layer 9"):
         resolve_target_modules(model, "mlp", [9])
 
 
