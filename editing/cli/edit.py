@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from editing.cli.support import console, fail, fail_on, quiet_transformers
-from editing.errors import RunFailed
+from editing.errors import NudgeError, RunFailed
 
 if TYPE_CHECKING:
     from editing.runs import RunPlan
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 runs_app = typer.Typer(help="Edit runs recorded in the workspace.", no_args_is_help=True)
 
 
-def workspace_store() -> Store:
+def _workspace_store() -> Store:
     """The workspace's store, created or upgraded when needed (a script may run before `nudge init`)."""
     from store import Store, StoreError
 
@@ -92,7 +92,6 @@ def apply(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from editing.errors import NudgeError
     from editing.runs import RunCallbacks, execute_run, plan_run
     from editing.spec import SpecError, load_spec
     from store import StoreError
@@ -101,7 +100,7 @@ def apply(
         spec = load_spec(spec_path)
     except SpecError as exc:
         fail_on(exc, context=f"{spec_path}: ")
-    store = workspace_store()
+    store = _workspace_store()
     try:
         plan = plan_run(spec, store)
     except (NudgeError, StoreError) as exc:
@@ -140,7 +139,7 @@ def runs_list(limit: Annotated[int, typer.Option(help="Show at most this many ru
     table = Table()
     for column in ("run", "name", "status", "verdict", "seconds", "created"):
         table.add_column(column)
-    for run in workspace_store().runs(limit):
+    for run in _workspace_store().runs(limit):
         verdict = (run.metrics or {}).get("verdict", {}).get("status", "")
         seconds = f"{run.seconds:.1f}" if run.seconds is not None else ""
         table.add_row(str(run.id), run.name or "", run.status, verdict, seconds, f"{run.created_at:%Y-%m-%d %H:%M}")
@@ -153,7 +152,7 @@ def runs_show(run_id: Annotated[int, typer.Argument(help="The run's id.", metava
     from store import StoreError
 
     try:
-        run = workspace_store().run(run_id)
+        run = _workspace_store().run(run_id)
     except StoreError as exc:
         fail_on(exc)
     console.print(f"run {run.id} ({run.name}): [bold]{run.status}[/]")
@@ -176,7 +175,7 @@ def export_model(
     """Export a run's edited model as a plain Hugging Face folder (adapters merged into the weights)."""
     from store import StoreError
 
-    store = workspace_store()
+    store = _workspace_store()
     try:
         run = store.run(run_id)
     except StoreError as exc:
