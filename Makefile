@@ -1,6 +1,6 @@
 # The README's two commands. Both set up .venv when needed, then run.
 #   make demo   build the toy-world model (if missing) and run the main job on it
-#   make test   run the whole test suite
+#   make test   check the import layering (import-linter), then run the whole test suite
 .PHONY: demo test
 
 VENV   := .venv
@@ -11,6 +11,7 @@ demo: $(STAMP)
 	$(VENV)/bin/nudge demo --spec examples/dog-cat-swap.yaml
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 # Reinstall only when the project's metadata changes, so a second run takes seconds.

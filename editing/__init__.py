@@ -1,17 +1,31 @@
 """nudge's model side: load, edit, probe, measure, report.
 
-The public verbs, importable as `from editing import apply_edit`. They load
-lazily, so `store/` (which only needs `editing.workspace`) never pulls in torch.
+The public verbs, importable as `from editing import apply_edit`. They load on
+first use, so `import editing` (and with it the `nudge` command and `store/`'s
+users) never pulls in torch; type checkers see the real names through the
+`TYPE_CHECKING` imports below.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
+if TYPE_CHECKING:
+    from editing.errors import BadInput, NudgeError, RunFailed
+    from editing.impact import measure_impact
+    from editing.lora import EditConfig, apply_edit, save_adapter
+    from editing.models import load_model
+    from editing.probes import load_suite, score_probes
+    from editing.spec import EditSpec, load_spec
+    from editing.training_data import TrainingExample, read_feedback_file, select_examples
+
+_HOMES = {
+    "BadInput": "editing.errors",
     "EditConfig": "editing.lora",
     "EditSpec": "editing.spec",
+    "NudgeError": "editing.errors",
+    "RunFailed": "editing.errors",
     "TrainingExample": "editing.training_data",
     "apply_edit": "editing.lora",
     "load_model": "editing.models",
@@ -24,10 +38,31 @@ _EXPORTS = {
     "select_examples": "editing.training_data",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BadInput",
+    "EditConfig",
+    "EditSpec",
+    "NudgeError",
+    "RunFailed",
+    "TrainingExample",
+    "apply_edit",
+    "load_model",
+    "load_spec",
+    "load_suite",
+    "measure_impact",
+    "read_feedback_file",
+    "save_adapter",
+    "score_probes",
+    "select_examples",
+]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
+def __getattr__(name: str) -> object:
+    """Import a public name's module on first use (PEP 562)."""
+    if name not in _HOMES:
         raise AttributeError(f"module 'editing' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+    return getattr(import_module(_HOMES[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

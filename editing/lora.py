@@ -23,6 +23,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.pytorch_utils import Conv1D
 
+from editing.errors import RunFailed
 from editing.layers import layer_index
 from editing.objectives import step_losses
 from editing.spec import LoraSpec, TrainSpec
@@ -56,7 +57,7 @@ TARGET_MODULES: dict[str, dict[str, list[str]]] = {
 EXPLODING_LOSS = 1e4  # no objective here reaches this on a healthy run
 
 
-class EditError(RuntimeError):
+class EditError(RunFailed):
     """Training could not produce a usable adapter; the message says what to change."""
 
 
@@ -90,7 +91,7 @@ def resolve_target_modules(model: PreTrainedModel, targets: str | list[str], lay
     if isinstance(targets, str):
         if model_type not in TARGET_MODULES:
             suffixes = sorted({".".join(n.split(".")[-2:]) for n in candidates})
-            raise ValueError(
+            raise EditError(
                 f"nudge has no `{targets}` module list for model type {model_type!r}; name the modules in "
                 f"lora.targets instead, from: {', '.join(suffixes[:12])}"
             )
@@ -100,7 +101,7 @@ def resolve_target_modules(model: PreTrainedModel, targets: str | list[str], lay
         for suffix in suffixes:
             if not any(n == suffix or n.endswith(f".{suffix}") for n in candidates):
                 known = sorted({".".join(n.split(".")[-2:]) for n in candidates})
-                raise ValueError(
+                raise EditError(
                     f"lora.targets: no linear module named {suffix!r} in this {model_type} model; "
                     f"known: {', '.join(known[:16])}"
                 )
@@ -109,7 +110,7 @@ def resolve_target_modules(model: PreTrainedModel, targets: str | list[str], lay
         present = sorted({i for n in chosen if (i := layer_index(n)) is not None})
         missing = sorted(set(layers) - set(present))
         if missing:
-            raise ValueError(
+            raise EditError(
                 f"lora.layers: the model has no layer {missing[0]}; it has layers {present[0]}-{present[-1]}"
             )
         chosen = [n for n in chosen if layer_index(n) in set(layers)]

@@ -11,6 +11,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 from transformers import PreTrainedTokenizerBase as Tokenizer
 
+from editing.errors import BadInput
 from editing.workspace import toyworld_model_dir
 
 TOYWORLD = "toyworld"
@@ -18,7 +19,7 @@ _FINGERPRINT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
 _FINGERPRINT_CHUNK = 8 * 1024 * 1024  # bytes read from each end of a weights file
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(BadInput):
     """A model reference that cannot be loaded; the message says why and what to do."""
 
 

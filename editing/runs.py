@@ -23,6 +23,7 @@ from typing import Any
 from peft import PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED, BadInput
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
 from editing.lora import EditConfig, EditResult, apply_edit, save_adapter
 from editing.models import LoadedModel, load_model
@@ -43,16 +44,15 @@ from editing.spec import EditSpec
 from editing.spectral import NOTE, layer_sweep, spectrum, truncation_sweep
 from editing.training_data import Feedback, Selection, read_feedback_file, select_examples
 from editing.vocab import METRICS
-from editing.workspace import nudge_home
 from store import Store
 from store import records as store_records
+from store.workspace import nudge_home
 
-EXIT_PASSED, EXIT_FAILED_RUN, EXIT_BAD_INPUT, EXIT_GATE_FAILED = 0, 1, 2, 3
 GENERATION_TOKENS = 12
 _VERSION_REF = re.compile(r"^(?:version:)?(\d+)$")
 
 
-class RunInputError(ValueError):
+class RunInputError(BadInput):
     """The spec or its data cannot make a run; nothing was trained."""
 
 

@@ -17,10 +17,11 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
+from editing.errors import BadInput
 from editing.impact import parse_gate
 
 
-class SpecError(ValueError):
+class SpecError(BadInput):
     """A spec that cannot be used; the message names the field."""
 
 

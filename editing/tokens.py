@@ -5,13 +5,15 @@ from __future__ import annotations
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from editing.errors import BadInput
+
 
 def format_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, chat: bool = False) -> str:
     """The prompt as the model sees it: wrapped in the chat template when `chat` is set."""
     if not chat:
         return prompt
     if not getattr(tokenizer, "chat_template", None):
-        raise ValueError("chat: true, but this tokenizer has no chat template; set chat: false")
+        raise BadInput("chat: true, but this tokenizer has no chat template; set chat: false")
     messages = [{"role": "user", "content": prompt}]
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 

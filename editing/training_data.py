@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from editing.errors import BadInput
 from editing.jsonl import jsonl_records
 
 JudgmentKind = Literal["rating", "correction", "preference"]
@@ -79,7 +80,7 @@ class Selection:
         }
 
 
-class FeedbackError(ValueError):
+class FeedbackError(BadInput):
     """Feedback that cannot be used; the message names the line and field."""
 
 

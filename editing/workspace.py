@@ -1,16 +1,12 @@
-"""Where nudge keeps its files: the workspace folder ($NUDGE_HOME, else ./.nudge)."""
+"""Where the editing side keeps the embedded default model inside the workspace."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from store.workspace import nudge_home
+
 TOYWORLD_MODEL_NAME = "toyworld-v1"
-
-
-def nudge_home() -> Path:
-    """The workspace folder; like a git repo, one per project."""
-    return Path(os.environ.get("NUDGE_HOME", ".nudge")).expanduser().resolve()
 
 
 def toyworld_model_dir() -> Path:

@@ -16,9 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session
 
-from editing.workspace import nudge_home
 from store.errors import DatabaseDamaged, DatabaseUnavailable
 from store.private_files import create_private_file, make_private_dir, restrict_to_owner
+from store.workspace import nudge_home
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another's lock before failing
 SQLITE_CHECKPOINT_EVERY = 200  # commits per WAL checkpoint: about SQLite's default of 1,000 pages

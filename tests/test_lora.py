@@ -107,9 +107,9 @@ def test_target_modules_resolve_and_bad_names_explain(toyworld_dir: Path) -> Non
         "transformer.h.0.attn.c_attn",
         "transformer.h.0.attn.c_proj",
     ]
-    with pytest.raises(ValueError, match="no linear module named 'q_proj'"):
+    with pytest.raises(EditError, match="no linear module named 'q_proj'"):
         resolve_target_modules(model, ["q_proj"], "all")
-    with pytest.raises(ValueError, match="has no layer 9"):
+    with pytest.raises(EditError, match="has no layer 9"):
         resolve_target_modules(model, "mlp", [9])
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from editing.errors import BadInput
 from editing.jsonl import jsonl_records
 from editing.toyworld.paths import TOYWORLD_PREFIX, TOYWORLD_SUITES, toyworld_suite_file, toyworld_text_file
 from editing.vocab import PROBE_KINDS, SPLITS
@@ -38,7 +39,7 @@ class ProbeSuite:
         return [p for p in self.probes if p.split == split]
 
 
-class ProbeSuiteError(ValueError):
+class ProbeSuiteError(BadInput):
     """A probe suite that cannot be read; the message names the file, line and field."""
 
 

@@ -20,6 +20,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from editing.errors import RunFailed
 from editing.toyworld.corpus import corpus_sentences, shuffled
 from editing.toyworld.evaluate import evaluate_world
 from editing.workspace import toyworld_model_dir
@@ -47,7 +48,7 @@ class ToyWorldConfig:
     threads: int = 2  # the CPU budget this is tuned for; fixed so builds are repeatable
 
 
-class ToyWorldBuildError(RuntimeError):
+class ToyWorldBuildError(RunFailed):
     """The trained model did not learn the world well enough to be saved."""
 
 

@@ -1,4 +1,8 @@
-"""The `nudge` commands over the store: init, user, prompts, judgments, export."""
+"""The `nudge` commands over the store: init, user, prompts, judgments, export.
+
+They import only the store (inside each command), never the model stack, so they
+answer as fast as the database does.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from editing.cli_support import console, err_console, fail
-from store import BadInputFile, ImportReport, Store, StoreError
-from store.db import database_url, describe
-from store.io import write_jsonl
+from editing.cli.support import console, err_console, fail, fail_on
+
+if TYPE_CHECKING:
+    from store import BadInputFile, ImportReport, Store
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from one line of standard input.")
@@ -26,6 +29,10 @@ PasswordStdin = Annotated[
 SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Import the good lines and report the bad ones.")]
 Tags = Annotated[list[str] | None, typer.Option("--tag", help="Only judgments with this tag (repeatable).")]
 SHOWN_BAD_LINES = 20  # a terminal full of errors hides the first one; the count says the rest
+
+user_app = typer.Typer(help="Manage the accounts of annotators and admins.", no_args_is_help=True)
+prompts_app = typer.Typer(help="Prompts for annotators to judge.", no_args_is_help=True)
+judgments_app = typer.Typer(help="Human judgments: import them and see how they agree.", no_args_is_help=True)
 
 
 class Role(str, Enum):
@@ -51,16 +58,20 @@ def _read_password(name: str, from_stdin: bool) -> str:
 
 @contextmanager
 def _store() -> Iterator[Store]:
-    """The workspace's store; any refusal from it becomes one error line and exit code 2."""
+    """The workspace's store; any refusal from it becomes one error line and its exit code."""
+    from store import Store, StoreError
+
     try:
         with Store.open() as store:
             yield store
     except StoreError as error:
-        fail(escape(str(error)))
+        fail_on(error)
 
 
 @contextmanager
 def _import_progress(what: str) -> Iterator[Callable[[int, int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     with Progress(
         TextColumn(f"[bold]importing {what}"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True
     ) as progress:
@@ -122,6 +133,9 @@ def init(
     The database is $NUDGE_DB (an SQLAlchemy URL, e.g. postgresql+psycopg://...) or else
     $NUDGE_HOME/nudge.db. Running it again is safe: it only applies missing migrations.
     """
+    from store import Store, StoreError
+    from store.db import database_url, describe
+
     password = _read_password(admin, password_stdin) if admin else None
     try:
         with Store.init_db() as store:
@@ -129,7 +143,7 @@ def init(
                 store.add_annotator(admin, role="admin", password=password)
             admins = [a.name for a in store.list_annotators() if a.role == "admin"]
     except StoreError as error:
-        fail(escape(str(error)))
+        fail_on(error)
     _say(f"database ready: {describe(database_url())}")
     if admin:
         _say(f"admin {admin} created")
@@ -137,6 +151,7 @@ def init(
         _say("no admin yet: run `nudge init --admin NAME` to create one")
 
 
+@user_app.command("add")
 def user_add(
     name: Annotated[str, typer.Argument(help="Login name: letters, digits and _.@-")],
     role: Annotated[
@@ -150,16 +165,7 @@ def user_add(
     _say(f"{role.value} {name} added")
 
 
-def user_password(
-    name: Annotated[str, typer.Argument(help="The account whose password to set.")],
-    password_stdin: PasswordStdin = False,
-) -> None:
-    """Set or replace an account's password (e.g. for accounts made by --create-annotators)."""
-    with _store() as store:
-        store.set_password(name, _read_password(name, password_stdin))
-    _say(f"password for {name} set")
-
-
+@user_app.command("list")
 def user_list() -> None:
     """List the accounts with their role and whether they can log in."""
     with _store() as store:
@@ -178,6 +184,7 @@ def user_list() -> None:
     console.print(table)
 
 
+@user_app.command("disable")
 def user_disable(name: Annotated[str, typer.Argument(help="The account to disable.")]) -> None:
     """Stop an account from logging in and judging; its judgments are kept."""
     with _store() as store:
@@ -185,6 +192,18 @@ def user_disable(name: Annotated[str, typer.Argument(help="The account to disabl
     _say(f"{name} disabled")
 
 
+@user_app.command("password")
+def user_password(
+    name: Annotated[str, typer.Argument(help="The account whose password to set.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set or replace an account's password (e.g. for accounts made by --create-annotators)."""
+    with _store() as store:
+        store.set_password(name, _read_password(name, password_stdin))
+    _say(f"password for {name} set")
+
+
+@prompts_app.command("import")
 def prompts_import(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help='JSONL, one {"text", "tags", "source"} a line.')
@@ -195,6 +214,8 @@ def prompts_import(
     skip_bad: SkipBad = False,
 ) -> None:
     """Import prompts for annotators; prompts are deduplicated by text (tags merge)."""
+    from store import BadInputFile
+
     with _store() as store, _import_progress("prompts") as on_progress:
         try:
             report = store.import_prompts(file, tags=tag or (), skip_bad=skip_bad, on_progress=on_progress)
@@ -203,6 +224,7 @@ def prompts_import(
     _report_import(report, "prompts")
 
 
+@judgments_app.command("import")
 def judgments_import(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="JSONL in the shape `nudge export` writes.")
@@ -213,6 +235,8 @@ def judgments_import(
     ] = False,
 ) -> None:
     """Import judgments (ratings, corrections, preferences) with their prompts and outputs."""
+    from store import BadInputFile
+
     with _store() as store, _import_progress("judgments") as on_progress:
         try:
             report = store.import_judgments(
@@ -223,6 +247,7 @@ def judgments_import(
     _report_import(report, "judgments")
 
 
+@judgments_app.command("stats")
 def judgments_stats(tag: Tags = None) -> None:
     """Counts by kind and status, progress per annotator, and agreement between annotators."""
     with _store() as store:
@@ -277,6 +302,8 @@ def export(
     tag: Tags = None,
 ) -> None:
     """Export judgments as JSONL: a full backup, or training data for TRL's trainers."""
+    from store.io import write_jsonl
+
     with _store() as store:
         records = store.export_records(fmt.value, tags=tag or None)
     if out is None:
@@ -285,22 +312,3 @@ def export(
         return
     write_jsonl(records, out)
     _say(f"wrote {len(records)} {fmt.value} record(s) to {out}")
-
-
-def register_store_commands(app: typer.Typer) -> None:
-    """Attach the store's commands to the `nudge` app."""
-    user_app = typer.Typer(help="Manage the accounts of annotators and admins.", no_args_is_help=True)
-    prompts_app = typer.Typer(help="Prompts for annotators to judge.", no_args_is_help=True)
-    judgments_app = typer.Typer(help="Human judgments: import them and see how they agree.", no_args_is_help=True)
-    app.command("init")(init)
-    app.command("export")(export)
-    user_app.command("add")(user_add)
-    user_app.command("list")(user_list)
-    user_app.command("disable")(user_disable)
-    user_app.command("password")(user_password)
-    prompts_app.command("import")(prompts_import)
-    judgments_app.command("import")(judgments_import)
-    judgments_app.command("stats")(judgments_stats)
-    app.add_typer(user_app, name="user")
-    app.add_typer(prompts_app, name="prompts")
-    app.add_typer(judgments_app, name="judgments")

@@ -1,4 +1,8 @@
-"""The `nudge` command. Each command's docstring is its help."""
+"""The `nudge` commands for the embedded default: toyworld build, model info, demo.
+
+Training and loading import torch and transformers inside each command, so
+`nudge --help` never pays for them.
+"""
 
 from __future__ import annotations
 
@@ -9,38 +13,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from transformers.utils import logging as hf_logging
 
-from editing.cli_support import console, fail
-from editing.edit_cli import apply, register_edit_commands
-from editing.models import ModelLoadError, load_model
-from editing.probes import TOYWORLD_DATA
-from editing.store_cli import register_store_commands
-from editing.toyworld.build import ToyWorldBuildError, build_toyworld
-from editing.workspace import nudge_home, toyworld_model_dir
-from store import Store
+from editing.cli.support import console, fail_on, quiet_transformers
 
-hf_logging.disable_progress_bar()  # nudge draws its own progress bars
-
-app = typer.Typer(
-    name="nudge",
-    help="Turn human judgments about a language model into small low-rank edits, "
-    "and measure what each edit really did.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
 toyworld_app = typer.Typer(help="The embedded default: a small world and a tiny GPT-2 trained on it.")
 model_app = typer.Typer(help="Inspect models nudge can load.")
-app.add_typer(toyworld_app, name="toyworld")
-app.add_typer(model_app, name="model")
-register_store_commands(app)
-register_edit_commands(app)
 
 
 def _build_with_progress(force: bool) -> Path:
     """Build the toy model (if needed) with a progress bar; exit 1 if it misses its bar."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from editing.toyworld.build import ToyWorldBuildError, build_toyworld
+
+    quiet_transformers()
     with Progress(
         TextColumn("[bold]training the toy model"),
         BarColumn(),
@@ -57,7 +44,7 @@ def _build_with_progress(force: bool) -> Path:
         try:
             return build_toyworld(force=force, on_step=on_step)
         except ToyWorldBuildError as exc:
-            fail(str(exc), code=1)
+            fail_on(exc)
 
 
 def _print_world_eval(folder: Path) -> None:
@@ -85,6 +72,8 @@ def toyworld_build(
     Writes an ordinary Hugging Face folder to $NUDGE_HOME/models/toyworld-v1 with
     world_eval.json beside the weights. Rebuilds only when missing or with --force.
     """
+    from editing.workspace import toyworld_model_dir
+
     existed = (toyworld_model_dir() / "world_eval.json").exists()
     folder = _build_with_progress(force)
     if existed and not force:
@@ -95,10 +84,13 @@ def toyworld_build(
 @model_app.command("info")
 def model_info(ref: str = typer.Argument(..., help="A model folder, a hub id, or `toyworld`.")) -> None:
     """Load a model and say what it is: architecture, size, device, chat template."""
+    from editing.models import ModelLoadError, load_model
+
+    quiet_transformers()
     try:
         loaded = load_model(ref)
     except ModelLoadError as exc:
-        fail(str(exc))
+        fail_on(exc)
     n_params = sum(p.numel() for p in loaded.model.parameters())
     console.print(f"model:         {loaded.ref}")
     console.print(f"architecture:  {loaded.architecture}")
@@ -108,7 +100,6 @@ def model_info(ref: str = typer.Argument(..., help="A model folder, a hub id, or
     console.print(f"fingerprint:   {loaded.fingerprint}")
 
 
-@app.command("demo")
 def demo(
     spec: Annotated[Path, typer.Option(help="The edit spec to apply.")] = Path("examples/dog-cat-swap.yaml"),
 ) -> None:
@@ -118,6 +109,11 @@ def demo(
     that shares it, imports the toy world's prompts and demo feedback, applies the
     spec, and prints the summary with the verdict and the report's path.
     """
+    from editing.cli.edit import apply
+    from editing.probes import TOYWORLD_DATA
+    from store import Store
+    from store.workspace import nudge_home
+
     folder = _build_with_progress(force=False)
     _print_world_eval(folder)
     demo_home = nudge_home() / "demo"
@@ -136,7 +132,3 @@ def demo(
         f"(annotators {', '.join(judgments.created_annotators)})"
     )
     apply(spec, dry_run=False, strict=False)
-
-
-if __name__ == "__main__":
-    app()

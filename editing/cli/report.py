@@ -1,0 +1,120 @@
+"""The `nudge` commands that read and measure: report (write or compare edit impact reports), probe.
+
+Rendering and scoring are imported inside each command, so `nudge --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from editing.cli.support import console, fail, fail_on, quiet_transformers
+
+
+def _report_of(run_id: int) -> dict:
+    from editing.report import read_report
+    from store.workspace import nudge_home
+
+    folder = nudge_home() / "reports" / str(run_id)
+    if not (folder / "report.json").exists():
+        fail(f"run {run_id} has no report in {folder}; `nudge runs list` shows the runs")
+    return read_report(folder)
+
+
+def report(
+    run_id: Annotated[int | None, typer.Argument(help="The run's id.", metavar="RUN")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, md or json.")] = "html",
+    out: Annotated[Path | None, typer.Option(help="Write here instead of the run's report folder.")] = None,
+    compare: Annotated[
+        tuple[int, int] | None, typer.Option(help="Two runs side by side.", metavar="RUN_A RUN_B")
+    ] = None,
+) -> None:
+    """Write (or rewrite) a run's edit impact report, or compare two runs."""
+    from editing.report import (
+        render_comparison_html,
+        render_comparison_markdown,
+        render_html,
+        render_markdown,
+        report_json,
+    )
+    from store.workspace import nudge_home
+
+    if fmt not in ("html", "md", "json"):
+        fail(f"--format must be html, md or json, got {fmt!r}")
+    if compare:
+        a, b = _report_of(compare[0]), _report_of(compare[1])
+        if fmt == "json":
+            text = json.dumps({"a": a, "b": b}, indent=2, sort_keys=True) + "\n"
+        else:
+            text = render_comparison_html(a, b) if fmt == "html" else render_comparison_markdown(a, b)
+        target = out or nudge_home() / "reports" / f"compare-{compare[0]}-{compare[1]}.{fmt}"
+    else:
+        if run_id is None:
+            fail("name a RUN, or give --compare RUN_A RUN_B")
+        text = {"html": render_html, "md": render_markdown, "json": report_json}[fmt](_report_of(run_id))
+        target = out or nudge_home() / "reports" / str(run_id) / f"report.{fmt}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    console.print(f"wrote {target}")
+
+
+def probe(
+    model: Annotated[str, typer.Option(help="A model folder, a hub id, or `toyworld`.")] = "toyworld",
+    suite: Annotated[str, typer.Option(help="`toyworld:NAME` or a JSONL file of probes.")] = "toyworld:dog-cat-swap",
+    adapter: Annotated[Path | None, typer.Option(help="A peft adapter folder to score with.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the per-probe scores as JSON here.")] = None,
+) -> None:
+    """Score a probe suite on a model (optionally with an adapter): a table, and JSON."""
+    from peft import PeftModel
+
+    from editing.models import ModelLoadError, load_model
+    from editing.probes import ProbeSuiteError, load_suite, score_probes
+    from store.workspace import nudge_home
+
+    quiet_transformers()
+    try:
+        loaded = load_model(model)
+        probes = load_suite(suite).probes
+    except (ModelLoadError, ProbeSuiteError) as exc:
+        fail_on(exc)
+    scored_model = loaded.model
+    if adapter is not None:
+        scored_model = PeftModel.from_pretrained(loaded.model, adapter)
+    started = time.perf_counter()
+    scores = score_probes(scored_model, loaded.tokenizer, probes)
+    seconds = time.perf_counter() - started
+    table = Table(title=f"{suite} on {model}" + (f" + {adapter}" if adapter else ""))
+    for column in ("kind", "split", "probes", "target wins"):
+        table.add_column(column)
+    groups: dict[tuple[str, str], list[bool]] = {}
+    for s in scores:
+        groups.setdefault((s.probe.kind, s.probe.split), []).append(s.success)
+    for (kind, split), wins in sorted(groups.items()):
+        table.add_row(kind, split, str(len(wins)), f"{sum(wins) / len(wins):.3f}")
+    console.print(table)
+    console.print(f"{len(scores)} probes in {seconds:.2f} s")
+    rows = [
+        {
+            "id": s.probe.id,
+            "kind": s.probe.kind,
+            "split": s.probe.split,
+            "prompt": s.probe.prompt,
+            "target": s.probe.target,
+            "foil": s.probe.foil,
+            "target_logprob": s.target_logprob,
+            "foil_logprob": s.foil_logprob,
+            "margin": s.margin,
+            "success": s.success,
+            "continuation": s.continuation,
+        }
+        for s in scores
+    ]
+    target = out or nudge_home() / "probes" / f"{Path(suite.replace(':', '-')).stem}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    console.print(f"wrote {target}")
