@@ -1,0 +1,12 @@
+"""The Reports tab (being built; this first version only shows what it will hold)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from feedback_ui.context import AppContext
+
+
+def build_reports_tab(ctx: AppContext) -> None:
+    """Render the Reports tab inside the caller's `gr.Tab`."""
+    gr.Markdown("## Reports")
