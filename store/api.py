@@ -13,10 +13,10 @@ from sqlalchemy.engine import URL, make_url
 from store import migrate
 from store.annotators import Annotators
 from store.catalog import Catalog
-from store.current_version import CurrentVersion
 from store.db import create_engine, database_url, describe, unavailable_as_error
 from store.errors import DatabaseUnavailable, SchemaError
 from store.io import Transfer
+from store.labelling import Labelling
 from store.logins import Logins
 from store.probes import Probes
 from store.queue import Queue
@@ -24,7 +24,7 @@ from store.runs import Runs
 from store.stats import Stats
 
 
-class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs, Logins, CurrentVersion):
+class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs, Logins, Labelling):
     """The nudge database. Open with `Store.open()`; create or upgrade with `Store.init_db()`."""
 
     @classmethod
