@@ -60,7 +60,8 @@ def serve(
 ) -> gr.Blocks:
     """Open the store ($NUDGE_DB or `db_url`, else `home`/nudge.db) and serve the app until stopped.
 
-    `models` shares loaded models with other apps in the process. With `block=False` it returns at once with the app running; the caller stops it with `app.close()`.
+    `models` shares loaded models with other apps in the process. With `block=False` it returns at
+    once with the app running; the caller stops it with `app.close()`.
     Never shared through Gradio's tunnel; a host other than loopback gets an `ExposedHostWarning`.
     """
     if not is_loopback(host):
