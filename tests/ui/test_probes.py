@@ -1,0 +1,57 @@
+"""Probes written in the app: splits dealt by the app, coverage from the Wilson bound, contamination flags."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from feedback_ui.coverage import coverage, probes_needed
+from feedback_ui.probe_writing import ProbeInputError, add_probes, parse_probe_lines
+from feedback_ui.splits import assign_splits
+
+
+def test_splits_are_seeded_stratified_and_mostly_test() -> None:
+    new = [("paraphrase", "sound")] * 20 + [("paraphrase", "food")] * 20 + [("edit", "sound")] * 8
+    splits = assign_splits("dog-cat", [], new)
+    assert splits == assign_splits("dog-cat", [], new)  # the same deal every time
+    assert Counter(splits[:20]) == Counter(splits[20:40]) == {"test": 16, "val": 4}
+    assert Counter(splits[40:]) == {"test": 4, "val": 2, "train": 2}
+    # one at a time gives the same splits as all at once
+    one_by_one = [assign_splits("dog-cat", new[:i], [new[i]])[0] for i in range(len(new))]
+    assert one_by_one == splits
+    with pytest.raises(ValueError, match="unknown probe kind"):
+        assign_splits("s", [], [("oops", "")])
+
+
+def test_coverage_matches_the_table_in_the_metrics_doc() -> None:
+    assert [probes_needed(t) for t in (0.5, 0.8, 0.9, 0.95, 0.99)] == [4, 16, 35, 73, 381]
+    rows = {c.kind: c for c in coverage([("leak", "test")] * 16 + [("leak", "val")] * 5)}
+    assert rows["leak"].test_probes == 16 and rows["leak"].strictest_gate == 0.8
+    assert rows["leak"].next_gate == 0.9 and rows["leak"].more_needed == 19
+    assert rows["edit"].test_probes == 0 and rows["edit"].strictest_gate is None
+
+
+def test_jsonl_probes_cannot_choose_their_split() -> None:
+    with pytest.raises(ProbeInputError, match="line 2 sets `split`"):
+        parse_probe_lines('{"prompt": "a", "target": "b", "foil": "c", "kind": "leak"}\n{"split": "train"}')
+    with pytest.raises(ProbeInputError, match="line 1 is not JSON"):
+        parse_probe_lines("{nope")
+
+
+def test_a_probe_near_a_training_prompt_is_flagged(ui_env) -> None:
+    store = ui_env.store
+    generation = store.add_generations(store.ensure_base_version("toyworld").id, [(store.prompts()[0].id, "x")])[0]
+    store.submit_judgment("alice", generation.id, "rating", "down")
+    near = store.prompts()[0].text
+    result = add_probes(
+        store,
+        "s",
+        [
+            {"prompt": near, "target": "t", "foil": "f", "kind": "leak"},
+            {"prompt": "Zebras never", "target": "t", "foil": "f", "kind": "leak"},
+        ],
+        "bob",
+    )
+    assert [row["prompt"] for row in result.contamination] == [near]
+    assert [p.meta["author"] for p in store.probe_suite("s").probes] == ["bob", "bob"]
