@@ -174,7 +174,9 @@ def build_label_tab(ctx: AppContext) -> None:
                 draft = gr.Button("Save draft", elem_id="label-draft")
                 submit = gr.Button("Submit (Ctrl+Enter)", variant="primary", elem_id="label-submit")
         with gr.Column(scale=1):
-            recent = gr.Dropdown(label="Go back to one of my judgments", choices=[], elem_id="label-recent")
+            recent = gr.Dropdown(
+                label="Go back to one of my judgments", choices=[], allow_custom_value=True, elem_id="label-recent"
+            )
             reopen = gr.Button("Open it", elem_id="label-reopen")
             gr.Markdown("Keys: **1** good · **2** bad · **E** correction · **S** skip · **Ctrl+Enter** submit")
     form = [on_screen, prompt, output, verdict, correction, tags, note, status]
