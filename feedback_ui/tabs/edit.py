@@ -19,7 +19,10 @@ from feedback_ui.edit_jobs import EditBusy, EditJobs, EditProgress
 from feedback_ui.spec_text import spec_from_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-EXAMPLE_ROWS = 50  # training examples shown in the dry run
+EXAMPLE_ROWS = 50
+TRAINING_PHASE = (
+    "training the adapter"  # the phase whose steps the bar counts  # training examples shown in the dry run
+)
 
 
 def spec_files(home: Path) -> dict[str, Path]:
@@ -69,7 +72,8 @@ def progress_html(progress: EditProgress) -> str:
     if progress.finished:
         bar = '<progress value="1" max="1" style="width:100%"></progress>' if progress.state == "succeeded" else ""
     run = f"run {progress.run_id}" if progress.run_id is not None else "no run yet"
-    step = f", step {progress.step}/{progress.steps}" if progress.steps and not progress.finished else ""
+    training = progress.phase == TRAINING_PHASE and progress.steps
+    step = f", step {progress.step}/{progress.steps}" if training else ""
     caption = f"{progress.state}: {progress.phase or 'starting'}{step} ({run}, job {progress.job})"
     if progress.finished:
         caption = f"{progress.state} ({run}, job {progress.job})"
