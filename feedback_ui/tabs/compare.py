@@ -38,14 +38,15 @@ def output_of(ctx: AppContext, version_id: int, prompt: Prompt) -> Generation:
 
 
 def pair_for(ctx: AppContext, prompt: Prompt) -> tuple[Generation, Generation] | None:
-    """Two different outputs for the prompt: base against current, else two samples; None if all agree."""
+    """Two different outputs: base against current, else the current greedy one against a sample; None if all agree."""
     current = ctx.current_version()
     base = ctx.store.ensure_base_version(ctx.base_model)
     if current.id != base.id:
         before, after = output_of(ctx, base.id, prompt), output_of(ctx, current.id, prompt)
         if before.text != after.text:
             return before, after
-    seen: dict[int, Generation] = {}
+    greedy = output_of(ctx, current.id, prompt)  # first, so an equal sample does not claim its decoding
+    seen: dict[int, Generation] = {greedy.id: greedy}
     for decoding in SAMPLES:
         for generation in generate_outputs(
             ctx.store, current.id, prompt_ids=[prompt.id], decoding=decoding, models=ctx.models, only_missing=False

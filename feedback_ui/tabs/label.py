@@ -20,7 +20,7 @@ from feedback_ui.page import on_page_load
 from store import DuplicateJudgment, Judgment, NotFound, QueueItem
 
 GENERATE_AHEAD = 8  # prompts answered per on-demand batch: one forward pass, a few items of queue
-VERDICTS = [("👍 Good (1)", "up"), ("👎 Bad (2)", "down")]
+VERDICTS = [("Good (1)", "up"), ("Bad (2)", "down")]
 RECENT = 50  # my judgments listed for going back
 
 KEYBOARD_SHORTCUTS_JS = """
@@ -29,7 +29,10 @@ KEYBOARD_SHORTCUTS_JS = """
     const el = document.querySelector('#label-submit');
     return el && el.offsetParent !== null;
   };
-  const click = (selector) => { const el = document.querySelector(selector); if (el) el.click(); };
+  const click = (selector, index = 0) => {
+    const el = document.querySelectorAll(selector)[index];
+    if (el) el.click();
+  };
   document.addEventListener('keydown', (event) => {
     if (!onLabelTab()) return;
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
@@ -37,8 +40,8 @@ KEYBOARD_SHORTCUTS_JS = """
     }
     const typing = ['INPUT', 'TEXTAREA', 'SELECT'].includes(event.target.tagName) || event.target.isContentEditable;
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === '1') { event.preventDefault(); click('#label-verdict label:nth-of-type(1) input'); }
-    else if (event.key === '2') { event.preventDefault(); click('#label-verdict label:nth-of-type(2) input'); }
+    if (event.key === '1') { event.preventDefault(); click('#label-verdict input', 0); }
+    else if (event.key === '2') { event.preventDefault(); click('#label-verdict input', 1); }
     else if (event.key === 'e' || event.key === 'E') {
       event.preventDefault(); const box = document.querySelector('#label-correction textarea'); if (box) box.focus();
     }
@@ -115,10 +118,7 @@ def recent_choices(ctx: AppContext, annotator: str) -> list[tuple[str, int]]:
     mine = ctx.store.judgments_for(
         annotators=[annotator], status=("draft", "submitted"), kinds=("rating", "correction")
     )
-    return [
-        (f"#{j.id} {j.status} {'👍' if j.verdict == 'up' else '👎'} {j.prompt[:60]}", j.id)
-        for j in reversed(mine[-RECENT:])
-    ]
+    return [(f"#{j.id} {j.status} {j.verdict} {j.prompt[:60]}", j.id) for j in reversed(mine[-RECENT:])]
 
 
 def form_values(screen: OnScreen | None, known_tags: list[str], message: str) -> tuple[Any, ...]:
@@ -204,7 +204,7 @@ def build_label_tab(ctx: AppContext) -> None:
         correction = (correction or "").strip() or None
         if verdict is None:
             if correction is None:
-                raise gr.Error("Pick 👍 Good or 👎 Bad (or write a correction) before you submit.")
+                raise gr.Error("Pick Good or Bad (or write a correction) before you submit.")
             verdict = "down"  # a correction says the output was not what it should have been
         fields = {
             "kind": "correction" if correction else "rating",

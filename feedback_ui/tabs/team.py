@@ -122,7 +122,7 @@ def build_team_tab(ctx: AppContext) -> None:
         reset = gr.Button("Reset password", elem_id="team-reset")
     account_status = gr.Markdown(elem_id="team-status")
     family = gr.Radio(
-        [("Ratings 👍/👎", "rating"), ("Preferences A/B", "preference")],
+        [("Ratings (good/bad)", "rating"), ("Preferences A/B", "preference")],
         value="rating",
         label="Agreement on",
         elem_id="team-family",

@@ -55,7 +55,7 @@ def test_a_draft_is_kept_and_can_be_finished_later(live_app: LiveApp) -> None:
 def test_bad_input_is_refused_with_a_message_and_nothing_is_written(live_app: LiveApp) -> None:
     alice = live_app.client("alice")
     alice.predict(api_name="/label_next")
-    with pytest.raises(AppError, match="Pick 👍 Good or 👎 Bad"):
+    with pytest.raises(AppError, match="Pick Good or Bad"):
         alice.predict(None, "", [], "", api_name="/label_submit")
     with pytest.raises(AppError, match=f"over the limit of {MAX_TEXT_CHARS:,}"):
         alice.predict("down", "x" * (MAX_TEXT_CHARS + 1), [], "", api_name="/label_submit")
