@@ -87,23 +87,26 @@ def build_edit_tab(ctx: AppContext) -> None:
     jobs = EditJobs(ctx.home, ctx.store)
     gr.Markdown("## Edit\nAdmins only: pick or write a spec, check the dry run, then launch it.")
     with gr.Row():
-        picker = gr.Dropdown(label="Spec", choices=list(spec_files(ctx.home)), interactive=True, scale=3)
-        load = gr.Button("Load", scale=1)
+        picker = gr.Dropdown(
+            label="Spec", choices=list(spec_files(ctx.home)), interactive=True, scale=3, elem_id="edit-spec"
+        )
+        load = gr.Button("Load", scale=1, elem_id="edit-load")
     base = gr.State(str(ctx.home))  # the folder relative paths in the spec start from, per user
-    code = gr.Code(label="Spec (YAML)", language="yaml", interactive=True, lines=14)
-    validity = gr.Markdown()
+    code = gr.Code(label="Spec (YAML)", language="yaml", interactive=True, lines=14, elem_id="edit-code")
+    validity = gr.Markdown(elem_id="edit-validity")
     with gr.Row():
-        dry = gr.Button("Dry run")
-        launch = gr.Button("Launch", variant="primary")
-        cancel = gr.Button("Cancel the running edit", variant="stop")
-    message = gr.Markdown()
-    progress = gr.HTML(progress_html(jobs.progress()))
-    plan_text = gr.Markdown()
+        dry = gr.Button("Dry run", elem_id="edit-dry-run")
+        launch = gr.Button("Launch", variant="primary", elem_id="edit-launch")
+        cancel = gr.Button("Cancel the running edit", variant="stop", elem_id="edit-cancel")
+    message = gr.Markdown(elem_id="edit-message")
+    progress = gr.HTML(progress_html(jobs.progress()), elem_id="edit-progress")
+    plan_text = gr.Markdown(elem_id="edit-plan")
     examples = gr.Dataframe(
         headers=["kind", "prompt", "completion", "rejected", "from"],
         interactive=False,
         wrap=True,
         label="Training data",
+        elem_id="edit-examples",
     )
     timer = gr.Timer(1.0)
 

@@ -11,6 +11,7 @@ import gradio as gr
 
 from feedback_ui.context import AppContext
 from feedback_ui.coverage import coverage
+from feedback_ui.page import on_page_load
 from feedback_ui.probe_writing import Added, ProbeInputError, add_probes, parse_probe_lines
 from store import Probe, StoreError
 
@@ -72,33 +73,45 @@ def build_probes_tab(ctx: AppContext) -> None:
     )
     with gr.Row():
         suite = gr.Dropdown(
-            label="Suite", choices=ctx.store.probe_suites(), allow_custom_value=True, interactive=True, scale=3
+            label="Suite",
+            choices=ctx.store.probe_suites(),
+            allow_custom_value=True,
+            interactive=True,
+            scale=3,
+            elem_id="probes-suite",
         )
-        refresh = gr.Button("Show suite", scale=1)
+        refresh = gr.Button("Show suite", scale=1, elem_id="probes-show")
     with gr.Tab("Write one"):
         with gr.Row():
-            prompt = gr.Textbox(label="Prompt", placeholder="The dog says", scale=3)
-            target = gr.Textbox(label="Target (must win)", placeholder="meow")
-            foil = gr.Textbox(label="Foil (must lose)", placeholder="woof")
+            prompt = gr.Textbox(label="Prompt", placeholder="The dog says", scale=3, elem_id="probes-prompt")
+            target = gr.Textbox(label="Target (must win)", placeholder="meow", elem_id="probes-target")
+            foil = gr.Textbox(label="Foil (must lose)", placeholder="woof", elem_id="probes-foil")
         with gr.Row():
-            kind = gr.Radio(KINDS, value="paraphrase", label="Kind")
-            relation = gr.Textbox(label="Relation (optional)", placeholder="sound")
-        add = gr.Button("Add probe", variant="primary")
+            kind = gr.Radio(KINDS, value="paraphrase", label="Kind", elem_id="probes-kind")
+            relation = gr.Textbox(label="Relation (optional)", placeholder="sound", elem_id="probes-relation")
+        add = gr.Button("Add probe", variant="primary", elem_id="probes-add")
     with gr.Tab("Paste JSONL"):
         lines = gr.Textbox(
             label='One probe per line: {"prompt": ..., "target": ..., "foil": ..., "kind": ..., "relation": ...}',
             lines=6,
+            elem_id="probes-jsonl",
         )
-        add_many = gr.Button("Add probes", variant="primary")
-    message = gr.Markdown()
+        add_many = gr.Button("Add probes", variant="primary", elem_id="probes-add-jsonl")
+    message = gr.Markdown(elem_id="probes-message")
     gr.Markdown("### Test probes per kind, and the strictest gate a perfect score on them can pass")
-    coverage_table = gr.Dataframe(headers=COVERAGE_COLUMNS, interactive=False, wrap=True)
-    probes_table = gr.Dataframe(headers=PROBE_COLUMNS, interactive=False, wrap=True, label="Probes")
+    coverage_table = gr.Dataframe(headers=COVERAGE_COLUMNS, interactive=False, wrap=True, elem_id="probes-coverage")
+    probes_table = gr.Dataframe(
+        headers=PROBE_COLUMNS, interactive=False, wrap=True, label="Probes", elem_id="probes-table"
+    )
 
     def show(name: str, request: gr.Request):
         ctx.user(request)
         probes, cover = suite_tables(ctx, name)
         return gr.update(choices=ctx.store.probe_suites()), cover, probes
+
+    def list_suites(request: gr.Request):
+        ctx.user(request)
+        return gr.update(choices=ctx.store.probe_suites())
 
     def store_probes(name: str, rows: list[dict], request: gr.Request):
         author = ctx.user(request).name
@@ -132,3 +145,4 @@ def build_probes_tab(ctx: AppContext) -> None:
         add_one, [suite, prompt, target, foil, kind, relation], [*outputs, prompt, target, foil], api_name="probes_add"
     )
     add_many.click(add_pasted, [suite, lines], [*outputs, lines], api_name="probes_add_jsonl")
+    on_page_load(list_suites, [], [suite], api_name="probes_suites")  # suites written since the app started

@@ -14,6 +14,7 @@ import gradio as gr
 from editing.report import render_comparison_html
 from feedback_ui.context import AppContext
 from feedback_ui.followup import ReportUnavailable, report_folder, run_report, send_to_labelling
+from feedback_ui.page import on_page_load
 from store import EditRun, StoreError
 
 RUN_COLUMNS = ["run", "name", "status", "verdict", "gates", "version", "current", "finished"]
@@ -65,18 +66,20 @@ def _run(ctx: AppContext, run_id: str | int | None) -> EditRun:
 def build_reports_tab(ctx: AppContext) -> None:
     """Render the Reports tab inside the caller's `gr.Tab`."""
     gr.Markdown("## Reports")
-    refresh = gr.Button("Refresh runs")
-    runs = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, wrap=True, label="Edit runs")
+    refresh = gr.Button("Refresh runs", elem_id="reports-refresh")
+    runs = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, wrap=True, label="Edit runs", elem_id="reports-runs")
     with gr.Row():
-        chosen = gr.Dropdown(label="Run", choices=[], allow_custom_value=True, interactive=True)
-        other = gr.Dropdown(label="Compare with run", choices=[], allow_custom_value=True, interactive=True)
+        chosen = gr.Dropdown(label="Run", choices=[], allow_custom_value=True, interactive=True, elem_id="reports-run")
+        other = gr.Dropdown(
+            label="Compare with run", choices=[], allow_custom_value=True, interactive=True, elem_id="reports-other"
+        )
     with gr.Row():
-        open_report = gr.Button("Open report", variant="primary")
-        compare = gr.Button("Compare the two runs")
-        promote = gr.Button("Promote its version (admin)")
-        followup = gr.Button("Send leaks to labelling (admin)")
-    message = gr.Markdown()
-    report = gr.HTML()
+        open_report = gr.Button("Open report", variant="primary", elem_id="reports-open")
+        compare = gr.Button("Compare the two runs", elem_id="reports-compare")
+        promote = gr.Button("Promote its version (admin)", elem_id="reports-promote")
+        followup = gr.Button("Send leaks to labelling (admin)", elem_id="reports-followup")
+    message = gr.Markdown(elem_id="reports-message")
+    report = gr.HTML(elem_id="reports-report")
 
     def list_runs(request: gr.Request):
         ctx.user(request)
@@ -128,6 +131,7 @@ def build_reports_tab(ctx: AppContext) -> None:
         )
 
     refresh.click(list_runs, None, [runs, chosen, other], api_name="reports_list")
+    on_page_load(list_runs, [], [runs, chosen, other], api_name="reports_list_on_load")
     open_report.click(show, [chosen], [report, message], api_name="reports_open")
     compare.click(show_comparison, [chosen, other], [report, message], api_name="reports_compare")
     promote.click(make_current, [chosen], [message, runs], api_name="reports_promote")

@@ -9,6 +9,8 @@ import pytest
 from feedback_ui.coverage import coverage, probes_needed
 from feedback_ui.probe_writing import ProbeInputError, add_probes, parse_probe_lines
 from feedback_ui.splits import assign_splits
+from store import InvalidInput
+from store.probe_writing import append_probes
 
 
 def test_splits_are_seeded_stratified_and_mostly_test() -> None:
@@ -39,8 +41,8 @@ def test_jsonl_probes_cannot_choose_their_split() -> None:
         parse_probe_lines("{nope")
 
 
-def test_a_probe_near_a_training_prompt_is_flagged(ui_env) -> None:
-    store = ui_env.store
+def test_a_probe_near_a_training_prompt_is_flagged(any_backend_env) -> None:
+    store = any_backend_env.store
     generation = store.add_generations(store.ensure_base_version("toyworld").id, [(store.prompts()[0].id, "x")])[0]
     store.submit_judgment("alice", generation.id, "rating", "down")
     near = store.prompts()[0].text
@@ -55,3 +57,33 @@ def test_a_probe_near_a_training_prompt_is_flagged(ui_env) -> None:
     )
     assert [row["prompt"] for row in result.contamination] == [near]
     assert [p.meta["author"] for p in store.probe_suite("s").probes] == ["bob", "bob"]
+
+
+def test_appended_probes_continue_the_suite_and_its_digest(any_backend_env) -> None:
+    store = any_backend_env.store
+    seen: list[int] = []
+
+    def deal(existing, new):
+        seen.append(len(existing))
+        return ["test", "val", "train"][: len(new)]
+
+    def probe(prompt: str) -> dict:
+        return {"prompt": prompt, "target": "meow", "foil": "woof", "kind": "paraphrase", "relation": "sound"}
+
+    append_probes(store, "grow", [probe("The dog says"), probe("A dog says")], deal)
+    suite = append_probes(store, "grow", [probe("Dogs say")], deal)
+    assert seen == [0, 2]
+    assert [(p.key, p.prompt, p.split) for p in suite.probes] == [
+        ("grow-1", "The dog says", "test"),
+        ("grow-2", "A dog says", "val"),
+        ("grow-3", "Dogs say", "test"),
+    ]
+    # the same probes stored whole get the same digest: the suite reads as one piece of content
+    whole = [{**probe(p.prompt), "id": p.key, "split": p.split} for p in suite.probes]
+    assert store.add_probe_suite("copy", whole).content_sha256 == suite.content_sha256
+
+    with pytest.raises(InvalidInput, match=r"already has probes with ids \['grow-1'\]"):
+        append_probes(store, "grow", [{**probe("x"), "id": "grow-1"}], deal)
+    with pytest.raises(InvalidInput, match="drop the `split` field"):
+        append_probes(store, "grow", [{**probe("x"), "split": "train"}], deal)
+    assert len(store.probe_suite("grow").probes) == 3
