@@ -128,7 +128,9 @@ def build_team_tab(ctx: AppContext) -> None:
         elem_id="team-family",
     )
     agreement = gr.Dataframe(headers=AGREEMENT_COLUMNS, interactive=False, label="Agreement per tag")
-    dispute_tag = gr.Dropdown([ALL_TAGS], value=ALL_TAGS, label="Disputed items for tag", elem_id="team-tag")
+    dispute_tag = gr.Dropdown(
+        [ALL_TAGS], value=ALL_TAGS, allow_custom_value=True, label="Disputed items for tag", elem_id="team-tag"
+    )
     disputed = gr.Dataframe(
         headers=DISPUTE_COLUMNS, interactive=False, label="Items annotators disagree on (click one)", wrap=True
     )
