@@ -31,6 +31,7 @@ class AppContext:
     home: Path  # the workspace folder: reports/, adapters/, models/
     base_model: str = "toyworld"  # what annotators label until an admin promotes an edited version
     models: ModelCache = field(default_factory=ModelCache)  # each version loaded once, shared read-only
+    _base_version: ModelVersion | None = field(default=None, repr=False)
 
     @property
     def reports_dir(self) -> Path:
@@ -38,7 +39,13 @@ class AppContext:
 
     def current_version(self) -> ModelVersion:
         """The version annotators label now: the promoted one, else the base model."""
-        return self.store.current_model_version() or self.store.ensure_base_version(self.base_model)
+        return self.store.current_model_version() or self.base_version()
+
+    def base_version(self) -> ModelVersion:
+        """The base model's version, recorded once (a write) and then remembered for the life of the app."""
+        if self._base_version is None:
+            self._base_version = self.store.ensure_base_version(self.base_model)
+        return self._base_version
 
     def user(self, request: gr.Request | None, role: Role = "annotator") -> Annotator:
         """The active account behind `request`, with at least `role`; AccessDenied otherwise."""

@@ -40,7 +40,7 @@ def output_of(ctx: AppContext, version_id: int, prompt: Prompt) -> Generation:
 def pair_for(ctx: AppContext, prompt: Prompt) -> tuple[Generation, Generation] | None:
     """Two different outputs: base against current, else the current greedy one against a sample; None if all agree."""
     current = ctx.current_version()
-    base = ctx.store.ensure_base_version(ctx.base_model)
+    base = ctx.base_version()
     if current.id != base.id:
         before, after = output_of(ctx, base.id, prompt), output_of(ctx, current.id, prompt)
         if before.text != after.text:
