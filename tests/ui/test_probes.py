@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,10 @@ from feedback_ui.probe_writing import ProbeInputError, add_probes, parse_probe_l
 from feedback_ui.splits import assign_splits
 from store import InvalidInput
 from store.probe_writing import append_probes
+from tests.ui.conftest import login
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=1"> The dog says'
 
 
 def test_splits_are_seeded_stratified_and_mostly_test() -> None:
@@ -87,3 +92,42 @@ def test_appended_probes_continue_the_suite_and_its_digest(any_backend_env) -> N
     with pytest.raises(InvalidInput, match="drop the `split` field"):
         append_probes(store, "grow", [{**probe("x"), "split": "train"}], deal)
     assert len(store.probe_suite("grow").probes) == 3
+
+
+def test_a_probe_written_in_the_browser_is_listed_with_its_split_and_html_stays_text(browser, live_app) -> None:
+    store = live_app.store
+    store.add_probe_suite(
+        "written-earlier", [{"prompt": "Cats say", "target": "meow", "foil": "woof", "kind": "leak", "split": "test"}]
+    )
+    page = login(browser, live_app, "alice")
+    page.get_by_role("tab", name="Probes").click()
+    page.locator("#probes-suite input").click()
+    page.get_by_role("option", name="written-earlier").wait_for()  # a suite stored after the app started
+
+    page.locator("#probes-suite input").fill("browser-suite")
+    page.locator("#probes-suite input").press("Enter")
+    page.locator("#probes-prompt textarea").fill(HOSTILE)
+    page.locator("#probes-target textarea").fill("meow")
+    page.locator("#probes-foil textarea").fill("woof")
+    page.locator("#probes-kind").get_by_label("leak").check()
+    page.locator("#probes-relation textarea").fill("sound")
+    page.locator("#probes-add").click()
+    page.locator("#probes-message").get_by_text("Added 1 probe(s) to browser-suite").wait_for(timeout=60_000)
+
+    [probe] = store.probe_suite("browser-suite").probes
+    assert (probe.prompt, probe.kind, probe.meta["author"], probe.meta["relation"]) == (
+        HOSTILE,
+        "leak",
+        "alice",
+        "sound",
+    )
+    row = page.locator("#probes-table div[role=row]").filter(has_text="browser-suite-1")
+    row.wait_for()
+    assert row.get_by_text(HOSTILE, exact=True).is_visible()  # the markup is shown literally
+    assert row.get_by_text(probe.split, exact=True).is_visible()
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("img[src=x]").count() == 0
+    leak = page.locator("#probes-coverage div[role=row]").filter(has_text="leak")
+    assert leak.get_by_role("gridcell").nth(1).inner_text().strip() == str(int(probe.split == "test"))
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "probes.png"), full_page=True)
