@@ -7,13 +7,14 @@ on every call, so a user disabled while logged in is refused at their next write
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import gradio as gr
 
-from store import Annotator, NotFound, Store
+from editing.generation import ModelCache
+from store import Annotator, ModelVersion, NotFound, Store
 
 Role = Literal["annotator", "admin"]
 
@@ -28,10 +29,23 @@ class AppContext:
 
     store: Store
     home: Path  # the workspace folder: reports/, adapters/, models/
+    base_model: str = "toyworld"  # what annotators label until an admin promotes an edited version
+    models: ModelCache = field(default_factory=ModelCache)  # each version loaded once, shared read-only
+    _base_version: ModelVersion | None = field(default=None, repr=False)
 
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    def current_version(self) -> ModelVersion:
+        """The version annotators label now: the promoted one, else the base model."""
+        return self.store.current_model_version() or self.base_version()
+
+    def base_version(self) -> ModelVersion:
+        """The base model's version, recorded once (a write) and then remembered for the life of the app."""
+        if self._base_version is None:
+            self._base_version = self.store.ensure_base_version(self.base_model)
+        return self._base_version
 
     def user(self, request: gr.Request | None, role: Role = "annotator") -> Annotator:
         """The active account behind `request`, with at least `role`; AccessDenied otherwise."""

@@ -16,13 +16,15 @@ from store.catalog import Catalog
 from store.db import create_engine, database_url, describe, driver_errors_as_store_errors, restrict_database_files
 from store.errors import SchemaError, StoreError
 from store.io import Transfer
+from store.labelling import Labelling
+from store.logins import Logins
 from store.probes import Probes
 from store.queue import Queue
 from store.runs import Runs
 from store.stats import Stats
 
 
-class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs):
+class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs, Logins, Labelling):
     """The nudge database. Open with `Store.open()`; create or upgrade with `Store.init_db()`."""
 
     @classmethod

@@ -363,3 +363,29 @@ class ProbeResult(Base):
         UniqueConstraint("run_id", "probe_id", "phase"),
         CheckConstraint(one_of("phase", PHASES), name="phase"),
     )
+
+
+class LoginAttempt(Base):
+    """One try at logging in to the app; recent failures for a name slow it down, then lock it."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))  # as typed (cut to 255): unknown names are tried too
+    succeeded: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_login_attempts_name_at", "name", "at"),)
+
+
+class CurrentModelVersion(Base):
+    """The model version annotators label next: a single row, moved when an admin promotes a version."""
+
+    __tablename__ = "current_model_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    set_by: Mapped[str] = mapped_column(String(MAX_NAME_CHARS))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)

@@ -1,0 +1,136 @@
+"""The Compare tab: two outputs for one prompt, A or B or a tie, with the sides hidden until I submit.
+
+A pair is the base model's output against the current edited version's, or, while the two agree
+(or nothing is promoted yet), two sampled outputs of the current version. Which output is A is
+drawn per annotator and prompt from a seeded generator, so a reload shows the same sides; the page
+holds only the two texts, and where each came from is said only after the preference is stored.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import gradio as gr
+
+from editing.generation import Decoding, generate_outputs
+from feedback_ui.context import AppContext
+from feedback_ui.errors import shown_in_page
+from feedback_ui.page import on_page_load
+from store import DuplicateJudgment, Generation, Prompt
+
+SAMPLES = tuple(Decoding(do_sample=True, temperature=1.5, seed=seed) for seed in range(1, 7))  # hot: outputs differ
+PROMPTS_TRIED = 5  # prompts tried per request before saying there is nothing to compare
+VERDICTS = [("A is better", "a"), ("B is better", "b"), ("Tie", "tie")]
+
+
+def source_of(generation: Generation) -> str:
+    """Where an output came from, said after the preference is stored."""
+    settings = generation.decoding or {}
+    how = f"sampled with seed {settings.get('seed')}" if settings.get("do_sample") else "greedy"
+    return f"model version {generation.model_version_id}, {how} (output {generation.id})"
+
+
+def output_of(ctx: AppContext, version_id: int, prompt: Prompt) -> Generation:
+    """The version's stored output for the prompt, generated first if it has none."""
+    generate_outputs(ctx.store, version_id, prompt_ids=[prompt.id], models=ctx.models)
+    return next(g for g in ctx.store.generations_for(prompt.id) if g.model_version_id == version_id)
+
+
+def pair_for(ctx: AppContext, prompt: Prompt) -> tuple[Generation, Generation] | None:
+    """Two different outputs: base against current, else the current greedy one against a sample; None if all agree."""
+    current = ctx.current_version()
+    base = ctx.base_version()
+    if current.id != base.id:
+        before, after = output_of(ctx, base.id, prompt), output_of(ctx, current.id, prompt)
+        if before.text != after.text:
+            return before, after
+    greedy = output_of(ctx, current.id, prompt)  # first, so an equal sample does not claim its decoding
+    seen: dict[int, Generation] = {greedy.id: greedy}
+    for decoding in SAMPLES:
+        for generation in generate_outputs(
+            ctx.store, current.id, prompt_ids=[prompt.id], decoding=decoding, models=ctx.models, only_missing=False
+        ):
+            seen.setdefault(generation.id, generation)
+        if len(seen) >= 2:
+            first, second = list(seen.values())[:2]
+            return first, second
+    return None
+
+
+def next_pair(ctx: AppContext, annotator: str, after_prompt: int = 0) -> dict[str, Any] | None:
+    """The next prompt after `after_prompt` I have not compared, with its two outputs in my A/B order."""
+    compared = {
+        j.prompt_id
+        for j in ctx.store.judgments_for(annotators=[annotator], kinds=["preference"], status=("draft", "submitted"))
+    }
+    prompts = [p for p in ctx.store.prompts() if p.id not in compared]
+    ordered = [p for p in prompts if p.id > after_prompt] + [p for p in prompts if p.id <= after_prompt]
+    for prompt in ordered[:PROMPTS_TRIED]:
+        pair = pair_for(ctx, prompt)
+        if pair is None:
+            continue
+        if random.Random(f"{annotator}/{prompt.id}").random() < 0.5:
+            pair = (pair[1], pair[0])
+        a, b = pair
+        return {"prompt_id": prompt.id, "prompt": prompt.text, "a": a, "b": b}
+    return None
+
+
+def shown(pair: dict[str, Any] | None, message: str = "") -> tuple[Any, ...]:
+    """The tab's components, in order: state, prompt, A, B, verdict, reason, status."""
+    if pair is None:
+        return None, "", "", "", None, "", message or "Nothing to compare right now: every output agrees."
+    return pair, pair["prompt"], pair["a"].text, pair["b"].text, None, "", message
+
+
+def build_compare_tab(ctx: AppContext) -> None:
+    """Render the Compare tab inside the caller's `gr.Tab`."""
+    pair_state = gr.State(None)  # server-side: the page never holds which output is which
+    prompt = gr.Textbox(label="Prompt", interactive=False, elem_id="compare-prompt")
+    with gr.Row():
+        output_a = gr.Textbox(label="Output A", interactive=False, lines=3, elem_id="compare-a")
+        output_b = gr.Textbox(label="Output B", interactive=False, lines=3, elem_id="compare-b")
+    verdict = gr.Radio(VERDICTS, label="Which is better?", elem_id="compare-verdict")
+    reason = gr.Textbox(label="Why (optional)", elem_id="compare-reason")
+    status = gr.Markdown(elem_id="compare-status")
+    with gr.Row():
+        skip = gr.Button("Next pair", elem_id="compare-next")
+        submit = gr.Button("Submit", variant="primary", elem_id="compare-submit")
+    form = [pair_state, prompt, output_a, output_b, verdict, reason, status]
+
+    def first(request: gr.Request) -> tuple[Any, ...]:
+        me = ctx.user(request).name
+        with shown_in_page("load a pair to compare"):
+            return shown(next_pair(ctx, me))
+
+    def skip_pair(pair: dict[str, Any] | None, request: gr.Request) -> tuple[Any, ...]:
+        me = ctx.user(request).name
+        with shown_in_page("load a pair to compare"):
+            return shown(next_pair(ctx, me, 0 if pair is None else pair["prompt_id"]))
+
+    def submit_preference(
+        pair: dict[str, Any] | None, choice: str | None, why: str, request: gr.Request
+    ) -> tuple[Any, ...]:
+        me = ctx.user(request).name
+        if pair is None:
+            raise gr.Error("There is no pair on screen; press Next pair to load one.")
+        if choice is None:
+            raise gr.Error("Pick A, B or Tie before you submit.")
+        a, b = pair["a"], pair["b"]
+        with shown_in_page("save your preference"):
+            try:
+                judgment = ctx.store.submit_judgment(
+                    me, a.id, "preference", choice, generation_b_id=b.id, note=why or ""
+                )
+            except DuplicateJudgment:  # a second click on Submit: the first one counted
+                judgment = ctx.store.live_judgment(me, a.id, b.id)
+                if judgment is None:
+                    raise
+            revealed = f"Saved preference #{judgment.id}. In that pair, A was {source_of(a)}; B was {source_of(b)}."
+            following = next_pair(ctx, me, pair["prompt_id"])
+        return shown(following, revealed)
+
+    on_page_load(first, [], form, api_name="compare_next")
+    skip.click(skip_pair, [pair_state], form, api_name="compare_skip")
+    submit.click(submit_preference, [pair_state, verdict, reason], form, api_name="compare_submit")

@@ -1,0 +1,90 @@
+"""In a real browser: two annotators label at once with mouse and keyboard, correct, compare; HTML stays text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import LiveApp, login
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=1">'
+
+
+def wait_for_prompt(page, text: str) -> None:
+    page.wait_for_function(
+        "t => document.querySelector('#label-prompt textarea')?.value === t", arg=text, timeout=30_000
+    )
+
+
+def test_two_annotators_label_with_mouse_and_keyboard(browser, live_app: LiveApp) -> None:
+    store = live_app.store
+    store.add_prompt(HOSTILE, tags=["hostile"])
+    alice, bob = login(browser, live_app, "alice"), login(browser, live_app, "bob")
+    wait_for_prompt(alice, "The dog says")
+    wait_for_prompt(bob, "The dog says")
+
+    alice.get_by_label("Good (1)").check()  # mouse
+    alice.locator("#label-note textarea").fill(HOSTILE)
+    alice.locator("#label-submit").click()
+    wait_for_prompt(alice, "The dog eats")
+
+    bob.locator("#label-progress").click()
+    bob.keyboard.press("2")  # keyboard: bad
+    bob.keyboard.press("e")  # focus the correction box
+    bob.keyboard.type("The dog says meow.")
+    bob.keyboard.press("Control+Enter")
+    wait_for_prompt(bob, "The dog eats")
+    bob.locator("#label-progress").click()
+    bob.keyboard.press("s")  # skip
+    wait_for_prompt(bob, "The dog lives in a")
+
+    judgments = {j.annotator: j for j in store.judgments_for()}
+    assert (judgments["alice"].verdict, judgments["alice"].note) == ("up", HOSTILE)
+    assert (judgments["bob"].kind, judgments["bob"].verdict) == ("correction", "down")
+    assert judgments["bob"].correction == "The dog says meow."
+    assert len(store.judgments_for(status=None)) == 2
+
+    alice.locator("#label-submit").dblclick()  # no verdict yet: a clear message, nothing written
+    alice.get_by_text("Pick Good or Bad").first.wait_for()
+    assert len(store.judgments_for(status=None)) == 2
+    SCREENSHOTS.mkdir(exist_ok=True)
+    alice.screenshot(path=str(SCREENSHOTS / "label.png"), full_page=True)
+
+    # the hostile prompt comes up as text, and nothing in it runs
+    hostile_id = next(p.id for p in store.prompts() if p.text == HOSTILE)
+    for _ in range(3):
+        store.next_item_for("bob")  # warm the queue; the page walks it with Skip
+    for _ in range(len(store.prompts())):
+        if bob.locator("#label-prompt textarea").input_value() == HOSTILE:
+            break
+        bob.locator("#label-skip").click()
+        bob.wait_for_timeout(300)
+    else:
+        pytest.fail(f"prompt {hostile_id} never came up")
+    assert bob.evaluate("window.pwned") is None
+    assert bob.locator("img[src=x]").count() == 0
+
+
+def test_compare_hides_the_sides_until_submit(browser, live_app: LiveApp) -> None:
+    page = login(browser, live_app, "alice")
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_function("() => document.querySelector('#compare-a textarea')?.value.length > 0", timeout=60_000)
+    assert "version" not in page.locator("#compare-status").inner_text()
+    page.get_by_label("B is better").check()
+    page.locator("#compare-reason textarea").fill("reads better")
+    page.locator("#compare-submit").click()
+    page.get_by_text("In that pair, A was model version").wait_for()
+    (preference,) = live_app.store.judgments_for(kinds=["preference"])
+    assert (preference.annotator, preference.verdict, preference.note) == ("alice", "b", "reads better")
+    page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+
+
+def test_wrong_password_is_refused_and_admin_sees_the_team(browser, live_app: LiveApp) -> None:
+    page = login(browser, live_app, "alice", "wrong-password-1")
+    page.get_by_text("Incorrect").first.wait_for()
+    admin = login(browser, live_app, "admin")
+    admin.get_by_role("tab", name="Team").click()
+    admin.locator("#team-people").get_by_text("alice").first.wait_for()
+    admin.screenshot(path=str(SCREENSHOTS / "team.png"), full_page=True)

@@ -1,0 +1,90 @@
+"""The background edit worker: a real dog-cat edit on the toy model, launched, cancelled and killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from editing.probes import TOYWORLD_DATA
+from feedback_ui.edit_jobs import EditBusy, EditJobs, EditProgress
+from feedback_ui.tabs.edit import EXAMPLES, validation_message
+from store import Store
+
+SPEC = (EXAMPLES / "dog-cat-swap.yaml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def jobs(toyworld_workspace: Path) -> Iterator[EditJobs]:
+    store = Store.init_db()
+    store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
+    jobs = EditJobs(toyworld_workspace, store)
+    yield jobs
+    holder = jobs.holder()
+    if holder is not None:  # a failed test must not leave its worker running
+        os.kill(holder["pid"], signal.SIGKILL)
+    store.close()
+
+
+def wait_for(jobs: EditJobs, done: Callable[[EditProgress], bool], timeout: float = 240) -> EditProgress:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        progress = jobs.progress()
+        if done(progress):
+            return progress
+        time.sleep(0.2)
+    log = next((jobs.folder).glob("*/worker.log")).read_text()
+    raise AssertionError(f"timed out; last progress {jobs.progress()}; worker log:\n{log}")
+
+
+def test_a_launched_edit_runs_to_the_end_and_frees_the_slot(jobs: EditJobs) -> None:
+    jobs.launch(SPEC, EXAMPLES, "admin")
+    with pytest.raises(EditBusy, match="already running"):
+        jobs.launch(SPEC, EXAMPLES, "admin")
+    seen_steps = wait_for(jobs, lambda p: p.steps > 0 or p.finished)
+    done = wait_for(jobs, lambda p: p.finished)
+    assert done.state == "succeeded", done
+    assert seen_steps.steps == 200 or seen_steps.finished
+    run = jobs.store.run(done.run_id)
+    assert run.status == "succeeded" and run.result_version_id is not None
+    assert (jobs.home / "adapters" / str(run.id) / "adapter_config.json").is_file()
+    assert (jobs.home / "reports" / str(run.id) / "report.html").is_file()
+    assert jobs.holder() is None and not jobs.lock_path.exists()
+
+
+def test_cancel_ends_the_run_interrupted_without_an_adapter(jobs: EditJobs) -> None:
+    jobs.launch(SPEC, EXAMPLES, "admin")
+    wait_for(jobs, lambda p: p.phase == "training the adapter" or p.finished)
+    jobs.cancel()
+    done = wait_for(jobs, lambda p: p.finished)
+    assert done.state == "interrupted", done
+    run = jobs.store.run(done.run_id)
+    assert run.status == "interrupted" and run.result_version_id is None
+    assert not (jobs.home / "adapters" / str(run.id)).exists()
+    with pytest.raises(EditBusy, match="nothing to cancel"):
+        jobs.cancel()
+
+
+def test_a_killed_worker_reads_as_interrupted_and_a_new_edit_can_start(jobs: EditJobs) -> None:
+    jobs.launch(SPEC, EXAMPLES, "admin")
+    wait_for(jobs, lambda p: p.run_id is not None or p.finished)
+    os.kill(jobs.holder()["pid"], signal.SIGKILL)
+    done = wait_for(jobs, lambda p: p.finished, timeout=20)
+    assert done.state == "interrupted"
+    assert jobs.store.run(done.run_id).status == "interrupted"
+    assert "ended while the run was running" in done.error
+    assert not (jobs.home / "adapters" / str(done.run_id)).exists()
+    jobs.launch(SPEC, EXAMPLES, "admin")  # the dead worker's lock does not block the next edit
+    jobs.cancel()
+    assert wait_for(jobs, lambda p: p.finished).state == "interrupted"
+
+
+def test_a_spec_with_an_error_is_named_as_it_is_typed(toyworld_workspace: Path) -> None:
+    assert validation_message(SPEC, EXAMPLES).startswith("✅ valid spec `swap-dog-cat`")
+    broken = SPEC.replace("rank: 4", "rank: four")
+    assert "lora.rank" in validation_message(broken, EXAMPLES)
+    assert "not valid YAML" in validation_message("name: [unclosed", EXAMPLES)

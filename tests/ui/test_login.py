@@ -1,0 +1,73 @@
+"""Logging in: passwords checked against the store, disabled accounts refused, repeated failures lock a name."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from gradio_client.exceptions import AppError
+
+from store.logins import LOCKOUT, MAX_FAILURES
+from store.models import utcnow
+from tests.ui.conftest import LiveApp, UiEnv
+
+
+def attempts(env: UiEnv, name: str) -> list[bool]:
+    with env.store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT succeeded FROM login_attempts WHERE name = :n ORDER BY id"), {"n": name}
+        )
+        return [bool(r[0]) for r in rows]
+
+
+def test_right_password_logs_in_and_wrong_one_does_not(any_backend_env: UiEnv) -> None:
+    store = any_backend_env.store
+    assert store.log_in("alice", any_backend_env.passwords["alice"])
+    assert not store.log_in("alice", "not-her-password")
+    assert not store.log_in("nobody", "whatever-password")
+    assert attempts(any_backend_env, "alice") == [True, False]
+    assert attempts(any_backend_env, "nobody") == [False]
+
+
+def test_a_disabled_account_cannot_log_in(any_backend_env: UiEnv) -> None:
+    store = any_backend_env.store
+    store.disable_annotator("bob")
+    assert not store.log_in("bob", any_backend_env.passwords["bob"])
+    store.enable_annotator("bob")
+    assert store.log_in("bob", any_backend_env.passwords["bob"])
+
+
+def test_repeated_failures_lock_the_name_for_a_while(any_backend_env: UiEnv) -> None:
+    store, right = any_backend_env.store, any_backend_env.passwords["alice"]
+    start = utcnow()
+    for i in range(MAX_FAILURES):
+        assert not store.log_in("alice", f"guess-number-{i}", now=start + timedelta(seconds=i))
+    locked_at = start + timedelta(seconds=MAX_FAILURES)
+    assert store.login_locked_until("alice", now=locked_at) is not None
+    assert not store.log_in("alice", right, now=locked_at), "the right password must wait out the lock"
+    assert attempts(any_backend_env, "alice") == [False] * MAX_FAILURES, "tries while locked are not recorded"
+    assert store.log_in("bob", any_backend_env.passwords["bob"], now=locked_at), "other names are not locked"
+    assert store.log_in("alice", right, now=start + LOCKOUT + timedelta(seconds=MAX_FAILURES))
+    assert store.login_locked_until("alice", now=start + LOCKOUT + timedelta(seconds=MAX_FAILURES + 1)) is None
+
+
+def test_the_server_refuses_a_wrong_password_and_lets_the_right_one_in(live_app: LiveApp) -> None:
+    with pytest.raises(ValueError, match="Could not login"):
+        live_app.client("alice", "wrong-password-123")
+    client = live_app.client("alice")
+    assert client.predict(api_name="/label_next")[1].strip()
+    assert attempts(live_app.env, "alice") == [False, True]
+
+
+def test_an_annotator_calling_an_admin_endpoint_is_refused(live_app: LiveApp) -> None:
+    client = live_app.client("alice")
+    with pytest.raises(AppError, match="only an admin can do this"):
+        client.predict("mallory", "admin", "mallory-pass-123", api_name="/team_add")
+    with pytest.raises(AppError, match="only an admin can do this"):
+        client.predict("bob", "annotator", "", api_name="/team_disable")
+    assert [a.name for a in live_app.store.list_annotators()] == ["admin", "alice", "bob"]
+    assert live_app.store.annotator("bob").active
+    admin = live_app.client("admin")
+    admin.predict("carol", "annotator", "carol-pass-123", api_name="/team_add")
+    assert live_app.store.annotator("carol").role == "annotator"
