@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from store.passwords import SCRYPT_N_ENV
+
 # Tests never reach for the network: a hub id must fail at once, not after retries.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Passwords hash at a low scrypt cost in tests (the real 2**17 takes over a second per hash and the
+# tests make hundreds); set here, before any fixture, so session fixtures and subprocesses see it too.
+TEST_SCRYPT_N = 2**10
+os.environ[SCRYPT_N_ENV] = str(TEST_SCRYPT_N)
 
 
 @pytest.fixture(scope="session")

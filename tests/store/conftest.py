@@ -20,17 +20,9 @@ from sqlalchemy.engine import make_url
 from store import Store
 from store.db import describe
 from store.models import Base
-from store.passwords import SCRYPT_N_ENV
 from tests.store.helpers import DEMO_FEEDBACK, TOY_PROMPTS
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-TEST_SCRYPT_N = 2**10  # the real cost (2**17) takes over a second per hash; tests make dozens
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hash at a low scrypt cost (store.passwords reads $NUDGE_SCRYPT_N), also in subprocesses."""
-    monkeypatch.setenv(SCRYPT_N_ENV, str(TEST_SCRYPT_N))
 
 
 def pg_server_url() -> str:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from store import AlreadyExists, InvalidInput, NotFound, Store
 from store.passwords import SCRYPT_N_ENV, hash_password, verify_password
-from tests.store.conftest import TEST_SCRYPT_N
+from tests.conftest import TEST_SCRYPT_N
 
 STRONG = "violet kettle orbit"  # zxcvbn score 4
 OTHER_STRONG = "maple thunder quarry"

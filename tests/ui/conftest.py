@@ -24,7 +24,7 @@ from tests.store.conftest import pg_server_url, schema_url
 
 DATA = Path(__file__).resolve().parents[2] / "editing" / "toyworld" / "data"
 TOY_PROMPTS = DATA / "prompts.jsonl"
-PASSWORDS = {"admin": "admin-pass-9f3kq", "alice": "alice-pass-4k2mz", "bob": "bob-pass-7q1zx"}
+PASSWORDS = {"admin": "quartz lantern 9f3kq", "alice": "copper meadow 4k2mz", "bob": "velvet harbor 7q1zx"}
 ROLES = {"admin": "admin", "alice": "annotator", "bob": "annotator"}
 
 

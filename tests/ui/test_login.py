@@ -63,11 +63,11 @@ def test_the_server_refuses_a_wrong_password_and_lets_the_right_one_in(live_app:
 def test_an_annotator_calling_an_admin_endpoint_is_refused(live_app: LiveApp) -> None:
     client = live_app.client("alice")
     with pytest.raises(AppError, match="only an admin can do this"):
-        client.predict("mallory", "admin", "mallory-pass-123", api_name="/team_add")
+        client.predict("mallory", "admin", "sable orchid 123", api_name="/team_add")
     with pytest.raises(AppError, match="only an admin can do this"):
         client.predict("bob", "annotator", "", api_name="/team_disable")
     assert [a.name for a in live_app.store.list_annotators()] == ["admin", "alice", "bob"]
     assert live_app.store.annotator("bob").active
     admin = live_app.client("admin")
-    admin.predict("carol", "annotator", "carol-pass-123", api_name="/team_add")
+    admin.predict("carol", "annotator", "amber thistle 123", api_name="/team_add")
     assert live_app.store.annotator("carol").role == "annotator"

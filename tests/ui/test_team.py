@@ -13,10 +13,10 @@ def test_admin_manages_accounts_and_sees_where_annotators_disagree(live_app: Liv
     admin.predict("bob", "annotator", "", api_name="/team_disable")
     assert not store.annotator("bob").active and not store.log_in("bob", live_app.env.passwords["bob"])
     admin.predict("bob", "annotator", "", api_name="/team_enable")
-    admin.predict("bob", "annotator", "bob-new-pass-42", api_name="/team_reset")
-    assert store.log_in("bob", "bob-new-pass-42")
+    admin.predict("bob", "annotator", "granite willow 42", api_name="/team_reset")
+    assert store.log_in("bob", "granite willow 42")
 
-    alice, bob = live_app.client("alice"), live_app.client("bob", "bob-new-pass-42")
+    alice, bob = live_app.client("alice"), live_app.client("bob", "granite willow 42")
     for client, verdicts in ((alice, ["up", "up"]), (bob, ["up", "down"])):
         client.predict(api_name="/label_next")
         for verdict in verdicts:
