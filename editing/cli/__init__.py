@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from editing.cli import edit, report, store, toyworld
+from editing.cli import edit, report, store, toyworld, ui
 
 app = typer.Typer(
     name="nudge",
@@ -26,6 +26,8 @@ app.command("report")(report.report)
 app.command("probe")(report.probe)
 app.command("export-model")(edit.export_model)
 app.command("demo")(toyworld.demo)
+app.command("ui")(ui.ui)
+app.command("generate")(ui.generate)
 app.add_typer(toyworld.toyworld_app, name="toyworld")
 app.add_typer(toyworld.model_app, name="model")
 app.add_typer(store.user_app, name="user")
