@@ -52,33 +52,24 @@ def print_plan(plan: RunPlan) -> None:
 
 def print_summary(report: dict, paths: dict[str, Path]) -> None:
     """One screen: verdict and gates, what leaked, what moved, where the report is."""
+    from rich.markup import escape
+
+    from editing.report import console_gate_rows, summary_lines
+
     verdict = report["verdict"]
     colour = {"pass": "green", "uncertain": "yellow", "fail": "red"}
-    table = Table(title=f"run {report['run']['id']}: {report['run']['name']}", title_justify="left")
+    table = Table(title=f"run {report['run']['id']}: {escape(report['run']['name'])}", title_justify="left")
     for column in ("gate", "value", "95% interval", "threshold", "status"):
         table.add_column(column)
-    for gate in verdict["gates"]:
-        low, high = gate.get("ci_low"), gate.get("ci_high")
-        interval = f"[{low:.3f}, {high:.3f}]" if low is not None and high is not None else "n/a"
-        value = f"{gate['value']:.3f}" if gate.get("value") is not None else "n/a"
-        table.add_row(
-            gate["name"],
-            value,
-            interval,
-            str(gate["threshold"]),
-            f"[{colour.get(gate['status'], 'white')}]{gate['status']}[/]",
-        )
+    for *cells, status in console_gate_rows(report):
+        table.add_row(*(escape(cell) for cell in cells), f"[{colour.get(status, 'white')}]{status}[/]")
     console.print(table)
-    for title, key in (("what leaked", "leaked"), ("what else moved", "moved")):
-        lines = report["summary"].get(key) or []
-        console.print(f"[bold]{title}:[/] " + (" ".join(lines) if lines else "nothing found by the probes."))
-    if report["contamination"]:
-        console.print(
-            f"[bold red]contamination:[/] {len(report['contamination'])} test probe(s) match training "
-            "examples; the gates are not trustworthy"
-        )
+    for line in summary_lines(report):
+        console.print(line, markup=False, highlight=False)
     status = verdict.get("status", "pass" if verdict["passed"] else "fail")
-    console.print(f"verdict: [bold {colour.get(status, 'white')}]{status.upper()}[/]   report: {paths['html']}")
+    console.print(
+        f"verdict: [bold {colour.get(status, 'white')}]{status.upper()}[/]   report: {escape(str(paths['html']))}"
+    )
 
 
 def apply(
