@@ -1,6 +1,6 @@
 # The README's two commands. Both set up .venv when needed, then run.
 #   make demo   build the toy-world model (if missing) and run the main job on it
-#   make test   check the import layering (import-linter), then run the whole test suite
+#   make test   check the import layering (import-linter) and the types (mypy), then run the whole test suite
 .PHONY: demo test
 
 VENV   := .venv
@@ -12,6 +12,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 # Reinstall only when the project's metadata changes, so a second run takes seconds.

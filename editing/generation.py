@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from peft import PeftModel
+from transformers import GenerationMixin
 
 from editing.models import LoadedModel, ModelLoadError, load_model
 from store import Generation, ModelVersion, Store
@@ -130,7 +131,9 @@ def continuations(loaded: LoadedModel, prompts: Sequence[str], decoding: Decodin
     if decoding.do_sample:
         torch.manual_seed(decoding.seed)
     sampling = {"temperature": decoding.temperature, "top_p": decoding.top_p} if decoding.do_sample else {}
-    generated = loaded.model.generate(
+    model = loaded.model
+    assert isinstance(model, GenerationMixin)  # load_model loads causal LMs, which all generate
+    generated = model.generate(
         input_ids=input_ids.to(loaded.device),
         attention_mask=attention_mask.to(loaded.device),
         max_new_tokens=decoding.max_new_tokens,
@@ -139,8 +142,7 @@ def continuations(loaded: LoadedModel, prompts: Sequence[str], decoding: Decodin
         eos_token_id=tokenizer.eos_token_id,
         **sampling,
     )
-    new_tokens = generated[:, width:].cpu()
-    return [tokenizer.decode(row, skip_special_tokens=True) for row in new_tokens]
+    return tokenizer.batch_decode(generated[:, width:].cpu(), skip_special_tokens=True)
 
 
 def generate_outputs(

@@ -6,6 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
@@ -14,9 +15,16 @@ from transformers import PreTrainedTokenizerBase as Tokenizer
 from editing.errors import BadInput
 from editing.workspace import toyworld_model_dir
 
+if TYPE_CHECKING:
+    from peft import PeftModel
+
 TOYWORLD = "toyworld"
 _FINGERPRINT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
 _FINGERPRINT_CHUNK = 8 * 1024 * 1024  # bytes read from each end of a weights file
+
+# What scoring and training run: a loaded model as it is, or with peft adapters on
+# (a string, so that importing this module does not import peft).
+ScorableModel: TypeAlias = "PreTrainedModel | PeftModel"
 
 
 class ModelLoadError(BadInput):
@@ -132,7 +140,7 @@ def load_model(ref: str, device: str | torch.device | None = None, device_map: s
     except OSError as exc:
         raise ModelLoadError(f"cannot load the weights from {source}: {exc}") from exc
     if device_map is None:
-        model.to(target)
+        model.to(target)  # type: ignore[arg-type]  # transformers wraps `to` in functools.wraps, which mypy reads as unbound
     model.eval()
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)

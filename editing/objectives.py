@@ -9,11 +9,13 @@ The loss functions below then read their rows out of those two passes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
+from editing.models import ScorableModel
 from editing.probes import adapter_disabled, kl_per_position
 from editing.tokens import collate_pairs, encode_pair, format_prompt, pad_id_of, token_logprobs
 from editing.training_data import TrainingExample
@@ -55,7 +57,7 @@ class _Rows:
 
 
 def _encode_step(
-    tokenizer: PreTrainedTokenizerBase, examples: list[TrainingExample], retain_texts: list[str], chat: bool
+    tokenizer: PreTrainedTokenizerBase, examples: list[TrainingExample], retain_texts: Sequence[str], chat: bool
 ) -> tuple[list[tuple[list[int], list[int]]], _Rows]:
     pairs: list[tuple[list[int], list[int]]] = []
     rows = _Rows([], [], [], [], [])
@@ -80,10 +82,10 @@ def _encode_step(
 
 
 def step_losses(
-    model: PreTrainedModel,
+    model: ScorableModel,
     tokenizer: PreTrainedTokenizerBase,
     examples: list[TrainingExample],
-    retain_texts: list[str] = (),
+    retain_texts: Sequence[str] = (),
     kl_weight: float = 0.0,
     dpo_beta: float = 0.1,
     chat: bool = False,

@@ -15,7 +15,9 @@ def format_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, chat: bool = 
     if not getattr(tokenizer, "chat_template", None):
         raise BadInput("chat: true, but this tokenizer has no chat template; set chat: false")
     messages = [{"role": "user", "content": prompt}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert isinstance(text, str)  # tokenize=False gives the text, not ids
+    return text
 
 
 def join_completion(completion: str) -> str:

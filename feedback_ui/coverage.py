@@ -17,7 +17,11 @@ KINDS = ("edit", "paraphrase", "leak", "control")
 
 def best_possible_bound(n: int) -> float:
     """The Wilson lower bound of a perfect score on n probes (0 when there are none)."""
-    return wilson_interval(n, n).ci_low if n else 0.0
+    if not n:
+        return 0.0
+    low = wilson_interval(n, n).ci_low
+    assert low is not None  # an interval over n > 0 probes has bounds
+    return low
 
 
 def probes_needed(threshold: float) -> int:

@@ -11,7 +11,7 @@ from editing.impact import find_contamination
 from editing.probes import Probe as EditingProbe
 from feedback_ui.splits import assign_splits
 from store import Probe, ProbeSuite, Store
-from store.probe_writing import append_probes
+from store.probe_writing import SplitChooser, append_probes
 
 WRITABLE_FIELDS = ("id", "prompt", "target", "foil", "kind", "relation", "subject")
 
@@ -48,7 +48,7 @@ def training_prompts(store: Store) -> list[str]:
     return sorted({j.prompt for j in store.judgments_for(status=("draft", "submitted"))})
 
 
-def _choose_splits(suite: str):
+def _choose_splits(suite: str) -> SplitChooser:
     def choose(existing: Sequence[Probe], new: Sequence[Mapping[str, Any]]) -> list[str]:
         def stratum(kind: Any, meta: Mapping[str, Any] | None) -> tuple[str, str]:
             return str(kind), str((meta or {}).get("relation", ""))

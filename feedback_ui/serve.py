@@ -76,7 +76,8 @@ def serve(
     app.launch(
         server_name=host,
         server_port=port,
-        auth=login_checker(store),
+        # gradio awaits a coroutine function here, though its annotation names only a plain callable
+        auth=login_checker(store),  # type: ignore[arg-type]
         auth_message="Log in with your nudge account (an admin creates it with `nudge user add`).",
         share=False,
         prevent_thread_lock=not block,

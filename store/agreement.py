@@ -8,7 +8,7 @@ throughout, or nothing judged twice) is None, not a number that looks meaningful
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -60,9 +60,9 @@ def cohen_kappa(labels_a: Sequence[str], labels_b: Sequence[str]) -> float | Non
     return (observed - expected) / (1.0 - expected)
 
 
-def coincidences(units: Units) -> Counter[tuple[str, str]]:
+def coincidences(units: Units) -> dict[tuple[str, str], float]:
     """Krippendorff's coincidence matrix o_ck over pairable values (units with 2+ labels)."""
-    matrix: Counter[tuple[str, str]] = Counter()
+    matrix: defaultdict[tuple[str, str], float] = defaultdict(float)
     for labels in units.values():
         values = list(labels.values())
         if len(values) < 2:
@@ -78,7 +78,7 @@ def coincidences(units: Units) -> Counter[tuple[str, str]]:
 def krippendorff_alpha(units: Units) -> float | None:
     """Krippendorff's alpha for nominal labels; annotators may skip items (missing values)."""
     matrix = coincidences(units)
-    totals: Counter[str] = Counter()
+    totals: defaultdict[str, float] = defaultdict(float)
     for (c, _k), o in matrix.items():
         totals[c] += o
     n = sum(totals.values())

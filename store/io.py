@@ -339,7 +339,8 @@ class Transfer(Judgments, StoreBase):
         ]
         generations = generation_ids(session, self.engine, outputs)
         now = m.utcnow()
-        rows, numbers, first_line = [], [], {}
+        rows, numbers = [], []
+        first_line: dict[ItemKey, int] = {}
         for line in lines:
             prompt_id, version_id = prompts[line.prompt], versions[line.model]
             generation_id = generations[(prompt_id, version_id, line.output)]

@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, exc, func, insert, select
 from sqlalchemy.orm import Session, aliased
@@ -52,7 +51,7 @@ class JudgmentFields:
         return cls(
             kind=kind,
             verdict=check_verdict(kind, verdict),
-            correction=correction,  # type: ignore[arg-type]
+            correction=correction,
             note=check_note(note),
             status=check_choice(status, "status", STATUSES),
             tags=check_tags(tags),
@@ -169,9 +168,11 @@ JUDGMENT_QUERY = (
 )
 
 
-def load_judgments(
-    session: Session, query: Select[tuple[m.Judgment, str, m.Generation, str | None, m.Prompt, str | None]]
-) -> list[Judgment]:
+# SQLAlchemy types the outer-joined B text as str; it is None for every judgment but a preference.
+JudgmentQuery = Select[m.Judgment, str, m.Generation, str, m.Prompt, str | None]
+
+
+def load_judgments(session: Session, query: JudgmentQuery) -> list[Judgment]:
     rows = session.execute(query).all()
     tags = judgment_tags(session, [r[0].id for r in rows])
     return [
@@ -227,13 +228,13 @@ def as_statuses(status: str | Sequence[str] | None) -> tuple[str, ...] | None:
 
 
 def selected(
-    query: Select[Any],
+    query: Select,
     tags: Sequence[str] | None,
     status: str | Sequence[str] | None,
     kinds: Sequence[str] | None,
     annotators: Sequence[str] | None,
     model_version_id: int | None,
-) -> Select[Any]:
+) -> Select:
     """`query` (over judgments joined to their annotators) narrowed to an edit spec's selection."""
     statuses = as_statuses(status)
     if statuses is not None:

@@ -52,11 +52,11 @@ class Logins(StoreBase):
                 select(func.max(m.LoginAttempt.at)).where(m.LoginAttempt.name == name, m.LoginAttempt.succeeded)
             )
             since = now - LOCKOUT if last_success is None else max(now - LOCKOUT, last_success)
-            return session.scalar(
+            return session.execute(
                 select(func.count()).where(
                     m.LoginAttempt.name == name, m.LoginAttempt.succeeded.is_(False), m.LoginAttempt.at > since
                 )
-            )
+            ).scalar_one()
 
     def log_in(self, name: str, password: str, *, now: datetime | None = None) -> bool:
         """True when `name` is an active account, not locked, and `password` is its password.

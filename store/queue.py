@@ -34,7 +34,7 @@ def not_judged_by(annotator_id: int) -> ColumnElement[bool]:
     )
 
 
-def in_scope(query: Select[Any], tags: tuple[str, ...], model_version_id: int | None) -> Select[Any]:
+def in_scope(query: Select, tags: tuple[str, ...], model_version_id: int | None) -> Select:
     if tags:
         query = query.where(exists().where(m.PromptTag.prompt_id == m.Generation.prompt_id, m.PromptTag.tag.in_(tags)))
     if model_version_id is not None:

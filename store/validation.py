@@ -82,7 +82,7 @@ def check_choice(value: object, field: str, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if value not in allowed:
         raise InvalidInput(f"{field} {value!r} is not one of {', '.join(allowed)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def check_tags(value: object) -> tuple[str, ...]:

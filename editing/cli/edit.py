@@ -177,6 +177,7 @@ def export_model(
         fail(f"{out} already exists; choose a new folder")
     if not merged:
         version = store.model_version(run.result_version_id)
+        assert version.adapter_path is not None  # a run's result is an edited version, which has an adapter
         shutil.copytree(version.adapter_path, out)
         console.print(f"copied the adapter of run {run_id} to {out}")
         return

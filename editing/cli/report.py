@@ -72,7 +72,7 @@ def probe(
     """Score a probe suite on a model (optionally with an adapter): a table, and JSON."""
     from peft import PeftModel
 
-    from editing.models import ModelLoadError, load_model
+    from editing.models import ModelLoadError, ScorableModel, load_model
     from editing.probes import ProbeSuiteError, load_suite, score_probes
     from store.workspace import nudge_home
 
@@ -82,7 +82,7 @@ def probe(
         probes = load_suite(suite).probes
     except (ModelLoadError, ProbeSuiteError) as exc:
         fail_on(exc)
-    scored_model = loaded.model
+    scored_model: ScorableModel = loaded.model
     if adapter is not None:
         scored_model = PeftModel.from_pretrained(loaded.model, adapter)
     started = time.perf_counter()

@@ -26,7 +26,9 @@ def evaluate_world(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -
     scores = score_completions(model, tokenizer, [f.prompt for f in facts], [f.answer for f in facts])
     by_relation: dict[str, list[bool]] = defaultdict(list)
     by_phrasing: dict[str, list[bool]] = defaultdict(list)
-    single, multi, misses = [], [], []
+    single: list[bool] = []
+    multi: list[bool] = []
+    misses: list[dict[str, str]] = []
     for fact, score in zip(facts, scores, strict=True):
         hit = score.greedy_match
         (multi if fact.hops == 2 else single).append(hit)

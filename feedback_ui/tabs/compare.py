@@ -124,9 +124,10 @@ def build_compare_tab(ctx: AppContext) -> None:
                     me, a.id, "preference", choice, generation_b_id=b.id, note=why or ""
                 )
             except DuplicateJudgment:  # a second click on Submit: the first one counted
-                judgment = ctx.store.live_judgment(me, a.id, b.id)
-                if judgment is None:
+                live = ctx.store.live_judgment(me, a.id, b.id)
+                if live is None:
                     raise
+                judgment = live
             revealed = f"Saved preference #{judgment.id}. In that pair, A was {source_of(a)}; B was {source_of(b)}."
             following = next_pair(ctx, me, pair["prompt_id"])
         return shown(following, revealed)

@@ -110,7 +110,7 @@ def build_edit_tab(ctx: AppContext) -> None:
     )
     timer = gr.Timer(1.0)
 
-    def pick(label: str, request: gr.Request):
+    def pick(label: str, request: gr.Request) -> tuple[str, str, str]:
         ctx.user(request, "admin")
         path = spec_files(ctx.home).get(label)
         if path is None:
@@ -122,11 +122,11 @@ def build_edit_tab(ctx: AppContext) -> None:
         ctx.user(request, "admin")
         return validation_message(text, Path(folder))
 
-    def show_plan(text: str, folder: str, request: gr.Request):
+    def show_plan(text: str, folder: str, request: gr.Request) -> tuple[str, list[list[str]]]:
         ctx.user(request, "admin")
         return dry_run(ctx, text, Path(folder))
 
-    def start(text: str, folder: str, request: gr.Request):
+    def start(text: str, folder: str, request: gr.Request) -> tuple[str, str, list[list[str]], str]:
         admin = ctx.user(request, "admin")
         plan, rows = dry_run(ctx, text, Path(folder))
         try:
@@ -135,7 +135,7 @@ def build_edit_tab(ctx: AppContext) -> None:
             raise gr.Error(str(error)) from error
         return f"Launched job {job}.", plan, rows, progress_html(jobs.progress())
 
-    def stop(request: gr.Request):
+    def stop(request: gr.Request) -> str:
         ctx.user(request, "admin")
         try:
             job = jobs.cancel()

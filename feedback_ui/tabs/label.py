@@ -201,30 +201,42 @@ def build_label_tab(ctx: AppContext) -> None:
         me = ctx.user(request).name
         if state is None:
             raise gr.Error("There is no item on screen to judge; press Skip to load one.")
-        correction = (correction or "").strip() or None
+        corrected = (correction or "").strip() or None
         if verdict is None:
-            if correction is None:
+            if corrected is None:
                 raise gr.Error("Pick Good or Bad (or write a correction) before you submit.")
             verdict = "down"  # a correction says the output was not what it should have been
-        fields = {
-            "kind": "correction" if correction else "rating",
-            "verdict": verdict,
-            "correction": correction,
-            "note": note or "",
-            "tags": [t.strip() for t in tags or [] if t.strip()],
-            "status": status,
-        }
+        kind = "correction" if corrected else "rating"
+        cleaned_tags = [t.strip() for t in tags or [] if t.strip()]
         with shown_in_page("save your judgment"):
             judgment_id = state["judgment_id"]
             if judgment_id is None:
                 try:
-                    return ctx.store.submit_judgment(me, state["generation_id"], **fields)
+                    return ctx.store.submit_judgment(
+                        me,
+                        state["generation_id"],
+                        kind,
+                        verdict,
+                        correction=corrected,
+                        note=note or "",
+                        tags=cleaned_tags,
+                        status=status,
+                    )
                 except DuplicateJudgment:  # a second click, or another tab of mine got there first
                     live = ctx.store.live_judgment(me, state["generation_id"])
                     if live is None:
                         raise
                     judgment_id = live.id
-            return ctx.store.update_judgment(me, judgment_id, **fields)
+            return ctx.store.update_judgment(
+                me,
+                judgment_id,
+                kind=kind,
+                verdict=verdict,
+                correction=corrected,
+                note=note or "",
+                tags=cleaned_tags,
+                status=status,
+            )
 
     def submit_and_next(
         state: dict | None, verdict: str | None, correction: str, tags: list[str] | None, note: str,

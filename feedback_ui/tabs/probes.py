@@ -7,6 +7,8 @@ count can support, and every new probe near a training prompt is flagged.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 from feedback_ui.context import AppContext
@@ -104,16 +106,18 @@ def build_probes_tab(ctx: AppContext) -> None:
         headers=PROBE_COLUMNS, interactive=False, wrap=True, label="Probes", elem_id="probes-table"
     )
 
-    def show(name: str, request: gr.Request):
+    def show(name: str, request: gr.Request) -> tuple[dict[str, Any], list[list[str]], list[list[str]]]:
         ctx.user(request)
         probes, cover = suite_tables(ctx, name)
         return gr.update(choices=ctx.store.probe_suites()), cover, probes
 
-    def list_suites(request: gr.Request):
+    def list_suites(request: gr.Request) -> dict[str, Any]:
         ctx.user(request)
         return gr.update(choices=ctx.store.probe_suites())
 
-    def store_probes(name: str, rows: list[dict], request: gr.Request):
+    def store_probes(
+        name: str, rows: list[dict[str, Any]], request: gr.Request
+    ) -> tuple[str, dict[str, Any], list[list[str]], list[list[str]]]:
         author = ctx.user(request).name
         if not (name or "").strip():
             raise gr.Error("Name the suite first (pick one or type a new name).")
@@ -124,13 +128,15 @@ def build_probes_tab(ctx: AppContext) -> None:
         probes, cover = suite_tables(ctx, result.suite.name)
         return _summary(result), gr.update(choices=ctx.store.probe_suites(), value=result.suite.name), cover, probes
 
-    def add_one(name: str, prompt: str, target: str, foil: str, kind: str, relation: str, request: gr.Request):
+    def add_one(
+        name: str, prompt: str, target: str, foil: str, kind: str, relation: str, request: gr.Request
+    ) -> tuple[Any, ...]:
         row = {"prompt": prompt, "target": target, "foil": foil, "kind": kind}
         if relation.strip():
             row["relation"] = relation.strip()
         return *store_probes(name, [row], request), "", "", ""
 
-    def add_pasted(name: str, text: str, request: gr.Request):
+    def add_pasted(name: str, text: str, request: gr.Request) -> tuple[Any, ...]:
         ctx.user(request)
         try:
             rows = parse_probe_lines(text)

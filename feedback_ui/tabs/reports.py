@@ -8,6 +8,7 @@ its scripts cannot reach the app, and every text in it was escaped when it was r
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import gradio as gr
 
@@ -81,13 +82,13 @@ def build_reports_tab(ctx: AppContext) -> None:
     message = gr.Markdown(elem_id="reports-message")
     report = gr.HTML(elem_id="reports-report")
 
-    def list_runs(request: gr.Request):
+    def list_runs(request: gr.Request) -> tuple[list[list[str]], dict[str, Any], dict[str, Any]]:
         ctx.user(request)
         rows = run_rows(ctx)
         ids = [row[0] for row in rows]
         return rows, gr.update(choices=ids), gr.update(choices=ids)
 
-    def show(run_id: str, request: gr.Request):
+    def show(run_id: str, request: gr.Request) -> tuple[str, str]:
         ctx.user(request)
         run = _run(ctx, run_id)
         try:
@@ -96,7 +97,7 @@ def build_reports_tab(ctx: AppContext) -> None:
             raise gr.Error(str(error)) from error
         return embedded(page), f"Report of run {run.id} ({run.name or 'unnamed'})."
 
-    def show_comparison(run_a: str, run_b: str, request: gr.Request):
+    def show_comparison(run_a: str, run_b: str, request: gr.Request) -> tuple[str, str]:
         ctx.user(request)
         a, b = _run(ctx, run_a), _run(ctx, run_b)
         try:
@@ -105,7 +106,7 @@ def build_reports_tab(ctx: AppContext) -> None:
             raise gr.Error(str(error)) from error
         return embedded(page), f"Run {a.id} compared with run {b.id}."
 
-    def make_current(run_id: str, request: gr.Request):
+    def make_current(run_id: str, request: gr.Request) -> tuple[str, list[list[str]]]:
         admin = ctx.user(request, "admin")
         run = _run(ctx, run_id)
         if run.status != "succeeded" or run.result_version_id is None:
@@ -118,7 +119,7 @@ def build_reports_tab(ctx: AppContext) -> None:
             run_rows(ctx),
         )
 
-    def queue_followup(run_id: str, request: gr.Request):
+    def queue_followup(run_id: str, request: gr.Request) -> str:
         ctx.user(request, "admin")
         run = _run(ctx, run_id)
         try:
