@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from peft import PeftModel
@@ -55,6 +56,17 @@ def lora_modules(model: PeftModel) -> dict[str, LoraLayer]:
     }
 
 
+def factor_weights(module: LoraLayer, adapter: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The weights of `adapter`'s A (r, in) and B (out, r) in `module`."""
+    lora_a = cast(torch.nn.Linear, module.lora_A[adapter])
+    lora_b = cast(torch.nn.Linear, module.lora_B[adapter])
+    return lora_a.weight, lora_b.weight
+
+
+def rank_of(module: LoraLayer, adapter: str) -> int:
+    return int(module.r[adapter])
+
+
 @torch.no_grad()
 def delta_weight(module: LoraLayer, adapter: str) -> torch.Tensor:
     """dW of `adapter`, as (out_features, in_features), in float32.
@@ -62,8 +74,9 @@ def delta_weight(module: LoraLayer, adapter: str) -> torch.Tensor:
     peft stores a GPT-2 Conv1D weight as (in, out) (`fan_in_fan_out`) and returns
     dW in the weight's layout; it is turned back so that dW = scaling * B @ A.
     """
-    dw = module.get_delta_weight(adapter).float()
-    return dw.T if module.fan_in_fan_out else dw
+    # every LoRA layer peft puts on Linear or Conv1D has these two; LoraLayer's own type does not say so
+    dw = cast(torch.Tensor, module.get_delta_weight(adapter)).float()  # type: ignore[attr-defined]
+    return dw.T if module.fan_in_fan_out else dw  # type: ignore[attr-defined]
 
 
 def effective_rank(singular_values: torch.Tensor) -> float:
@@ -81,8 +94,8 @@ def spectrum(model: PeftModel) -> list[ModuleSpectrum]:
     out = []
     for name, module in lora_modules(model).items():
         dw = delta_weight(module, adapter)
-        s = torch.linalg.svdvals(dw)[: module.r[adapter]]
-        base = module.get_base_layer().weight.detach().float()
+        s = torch.linalg.svdvals(dw)[: rank_of(module, adapter)]
+        base = cast(torch.Tensor, module.get_base_layer().weight).detach().float()
         out.append(
             ModuleSpectrum(
                 name,
@@ -104,8 +117,7 @@ def _patched(model: PeftModel, new_weights: dict[str, tuple[torch.Tensor, torch.
     try:
         with torch.no_grad():
             for name, (a, b) in new_weights.items():
-                module = modules[name]
-                a_param, b_param = module.lora_A[adapter].weight, module.lora_B[adapter].weight
+                a_param, b_param = factor_weights(modules[name], adapter)
                 saved[name] = (a_param.clone(), b_param.clone())
                 a_param.copy_(a.to(a_param.dtype))
                 b_param.copy_(b.to(b_param.dtype))
@@ -113,17 +125,19 @@ def _patched(model: PeftModel, new_weights: dict[str, tuple[torch.Tensor, torch.
     finally:
         with torch.no_grad():
             for name, (a, b) in saved.items():
-                modules[name].lora_A[adapter].weight.copy_(a)
-                modules[name].lora_B[adapter].weight.copy_(b)
+                a_param, b_param = factor_weights(modules[name], adapter)
+                a_param.copy_(a)
+                b_param.copy_(b)
 
 
 def truncated_factors(module: LoraLayer, adapter: str, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(A, B) of `adapter` whose product, scaled, is dW cut to its top-k singular directions."""
     dw = delta_weight(module, adapter)
     u, s, vh = torch.linalg.svd(dw, full_matrices=False)
-    r = module.r[adapter]
-    a = torch.zeros_like(module.lora_A[adapter].weight, dtype=torch.float32)  # (r, in)
-    b = torch.zeros_like(module.lora_B[adapter].weight, dtype=torch.float32)  # (out, r)
+    r = rank_of(module, adapter)
+    a_weight, b_weight = factor_weights(module, adapter)
+    a = torch.zeros_like(a_weight, dtype=torch.float32)  # (r, in)
+    b = torch.zeros_like(b_weight, dtype=torch.float32)  # (out, r)
     k = min(k, r)
     a[:k] = vh[:k]
     b[:, :k] = u[:, :k] * s[:k] / module.scaling[adapter]
@@ -134,7 +148,7 @@ def truncation_sweep(model: PeftModel, measure: Callable[[PeftModel], dict[str, 
     """Re-measure with every module's dW cut to rank k, for k = 1..r."""
     adapter = active_adapter(model)
     modules = lora_modules(model)
-    max_rank = max(m.r[adapter] for m in modules.values())
+    max_rank = max(rank_of(m, adapter) for m in modules.values())
     rows = []
     for k in range(1, max_rank + 1):
         with _patched(model, {name: truncated_factors(m, adapter, k) for name, m in modules.items()}):
@@ -149,11 +163,11 @@ def layer_sweep(model: PeftModel, measure: Callable[[PeftModel], dict[str, float
     layers = sorted({i for n in modules if (i := layer_index(n)) is not None})
     rows = []
     for layer in layers:
-        off = {
-            n: (m.lora_A[adapter].weight.detach(), torch.zeros_like(m.lora_B[adapter].weight))
-            for n, m in modules.items()
-            if layer_index(n) == layer
-        }
+        off = {}
+        for name, module in modules.items():
+            if layer_index(name) == layer:
+                a_weight, b_weight = factor_weights(module, adapter)
+                off[name] = (a_weight.detach(), torch.zeros_like(b_weight))
         with _patched(model, off):
             rows.append({"layer": layer, "metrics": measure(model)})
     return rows
