@@ -9,14 +9,17 @@ whether the edit is done. The base model is never copied: peft's
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
@@ -55,6 +58,7 @@ TARGET_MODULES: dict[str, dict[str, list[str]]] = {
     },
 }
 EXPLODING_LOSS = 1e4  # no objective here reaches this on a healthy run
+T = TypeVar("T")
 
 
 class EditError(RunFailed):
@@ -106,8 +110,8 @@ def resolve_target_modules(model: PreTrainedModel, targets: str | list[str], lay
                     f"known: {', '.join(known[:16])}"
                 )
     chosen = [n for n in candidates if any(n == s or n.endswith(f".{s}") for s in suffixes)]
-    if layers != "all":
-        present = sorted({i for n in chosen if (i := layer_index(n)) is not None})
+    if not isinstance(layers, str):  # a list of layer numbers; the spec allows only "all" as a string
+        present = sorted({i for i in map(layer_index, chosen) if i is not None})
         missing = sorted(set(layers) - set(present))
         if missing:
             raise EditError(
@@ -123,7 +127,7 @@ def attach_lora(model: PreTrainedModel, lora: LoraSpec, seed: int) -> tuple[Peft
     conv1d = any(isinstance(m, Conv1D) for n, m in _adaptable(model).items() if n in set(modules))
     config = LoraConfig(
         r=lora.rank,
-        lora_alpha=lora.alpha,
+        lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft types it int but scales by any float
         lora_dropout=lora.dropout,
         target_modules=modules,
         fan_in_fan_out=conv1d,  # GPT-2's Conv1D stores its weight transposed
@@ -134,7 +138,7 @@ def attach_lora(model: PreTrainedModel, lora: LoraSpec, seed: int) -> tuple[Peft
     return get_peft_model(model, config), modules
 
 
-def _cycle(items: list, seed: int):
+def _cycle(items: Sequence[T], seed: int) -> Iterator[T]:
     """Endless seeded passes over `items`, reshuffled each pass."""
     rng = random.Random(seed)
     while True:
@@ -143,7 +147,7 @@ def _cycle(items: list, seed: int):
         yield from order
 
 
-def _next_batch(stream, size: int) -> list:
+def _next_batch(stream: Iterator[T], size: int) -> list[T]:
     return [next(stream) for _ in range(size)]
 
 
@@ -191,7 +195,7 @@ def apply_edit(
             batch = _next_batch(example_stream, min(train.batch_size, len(examples)))
             retain = _next_batch(retain_stream, train.retain_batch_size) if retain_stream else []
             terms = step_losses(peft_model, tokenizer, batch, retain, train.kl_weight, train.dpo_beta, config.chat)
-            loss = sum(terms.values())
+            loss = functools.reduce(operator.add, terms.values())  # the terms' sum, added in order
             _check_finite(loss, step, train.lr)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(params, train.max_grad_norm)
@@ -240,7 +244,7 @@ def save_adapter(model: PeftModel, dest: Path) -> str:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
-        model.save_pretrained(staging)
+        model.save_pretrained(str(staging))
         sha = adapter_sha256(staging)
         staging.rename(dest)
     except BaseException:
