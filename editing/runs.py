@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -26,7 +25,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED, BadInput
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
 from editing.lora import EditConfig, EditResult, apply_edit, save_adapter
-from editing.models import LoadedModel, load_model
+from editing.model_refs import resolve_ref
+from editing.models import LoadedModel, load_config_and_tokenizer, load_model
+from editing.preflight import check_context, check_edit_fits, check_texts, context_length
 from editing.probes import (
     Probe,
     ProbeScore,
@@ -40,7 +41,7 @@ from editing.probes import (
     token_nlls,
 )
 from editing.report import assemble_report, write_report
-from editing.spec import EditSpec
+from editing.spec import VERSION_REF, EditSpec
 from editing.spectral import NOTE, layer_sweep, spectrum, truncation_sweep
 from editing.training_data import Feedback, Selection, read_feedback_file, select_examples
 from editing.vocab import METRICS
@@ -49,7 +50,6 @@ from store import records as store_records
 from store.workspace import nudge_home
 
 GENERATION_TOKENS = 12
-_VERSION_REF = re.compile(r"^(?:version:)?(\d+)$")
 
 
 class RunInputError(BadInput):
@@ -68,6 +68,7 @@ class RunPlan:
     retain_texts: list[str]
     fluency_texts: list[str]
     model_version_id: int | None = None  # when the spec names a stored model version
+    disabled_excluded: int = 0  # judgments left out because their annotators' accounts are disabled
 
     @property
     def probes(self) -> list[Probe]:
@@ -122,7 +123,8 @@ def feedback_from_store(judgment: store_records.Judgment) -> Feedback:
     )
 
 
-def _select_feedback(spec: EditSpec, store: Store) -> tuple[list[Feedback], str]:
+def _select_feedback(spec: EditSpec, store: Store) -> tuple[list[Feedback], str, int]:
+    """The judgments the spec selects, where they came from, and how many disabled accounts' were left out."""
     fb = spec.feedback
     if fb.file:
         judgments = read_feedback_file(fb.file)
@@ -130,10 +132,15 @@ def _select_feedback(spec: EditSpec, store: Store) -> tuple[list[Feedback], str]
             judgments = [j for j in judgments if set(j.tags) & set(fb.tags)]
         if fb.annotators:
             judgments = [j for j in judgments if j.annotator in fb.annotators]
-        return judgments, f"file {fb.file}"
-    status = None if fb.status == "any" else fb.status
-    stored = store.judgments_for(tags=fb.tags or None, status=status, annotators=fb.annotators or None)
-    return [feedback_from_store(j) for j in stored], "store"
+        return judgments, f"file {fb.file}", 0
+    selector = {
+        "tags": fb.tags or None,
+        "status": None if fb.status == "any" else fb.status,
+        "annotators": fb.annotators or None,
+    }
+    stored = store.judgments_for(**selector, include_disabled=fb.include_disabled)
+    excluded = 0 if fb.include_disabled else store.count_disabled_judgments(**selector)
+    return [feedback_from_store(j) for j in stored], "store", excluded
 
 
 STORE_PREFIX = "store:"
@@ -166,13 +173,54 @@ def _load_suites(spec: EditSpec, store: Store) -> list[ProbeSuite]:
     return suites
 
 
+def _base_ref(spec: EditSpec, store: Store, version_id: int | None) -> str:
+    """The base model a run starts from: the spec's model, or the root of a stored version's chain."""
+    if version_id is None:
+        return spec.model
+    try:
+        version = store.model_version(version_id)
+        while version.parent_id is not None:
+            version = store.model_version(version.parent_id)
+    except LookupError as exc:
+        raise RunInputError(f"model: {exc}") from exc
+    return version.ref
+
+
+def _check_against_model(plan: RunPlan, base_ref: str) -> None:
+    """The spec's edit, probes, examples and texts against the model's config and tokenizer (no weights)."""
+    try:
+        config, tokenizer = load_config_and_tokenizer(base_ref)
+    except BadInput as exc:
+        raise RunInputError(f"model {base_ref!r}: {exc}") from exc
+    try:
+        check_edit_fits(config, plan.spec.lora)
+        limit = context_length(config)
+        if limit is not None:
+            generated = dict.fromkeys(_generation_prompts(plan), GENERATION_TOKENS)
+            check_context(tokenizer, limit, plan.probes, plan.selection.examples, plan.spec.chat, generated)
+            check_texts(tokenizer, limit, plan.retain_texts, "retain")
+            check_texts(tokenizer, limit, plan.fluency_texts, "fluency")
+    except BadInput as exc:
+        raise RunInputError(str(exc)) from exc
+
+
 def plan_run(spec: EditSpec, store: Store) -> RunPlan:
-    """Validate the spec against its data and select the training examples. Raises RunInputError."""
+    """Validate the spec against its model and data and select the training examples. Raises RunInputError.
+
+    Nothing is written: a spec that fails here leaves no run and no model version behind.
+    """
+    version = VERSION_REF.match(spec.model)
+    version_id = int(version.group(1)) if version else None
+    base_ref = _base_ref(spec, store, version_id)
+    try:
+        resolve_ref(base_ref)
+    except BadInput as exc:
+        raise RunInputError(f"model: {exc}") from exc
     try:
         suites = _load_suites(spec, store)
         retain = load_texts(spec.train.retain) if spec.train.retain and spec.train.kl_weight > 0 else []
         fluency = load_texts(spec.fluency) if spec.fluency else []
-        judgments, source = _select_feedback(spec, store)
+        judgments, source, excluded = _select_feedback(spec, store)
     except ValueError as exc:
         raise RunInputError(str(exc)) from exc
     ids = [p.id for suite in suites for p in suite.probes]
@@ -181,18 +229,14 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
     selection = select_examples(judgments, spec.feedback.min_agreement, spec.objective, spec.feedback.positive_sft)
     if not selection.examples:
         where = f"tags {spec.feedback.tags}, status {spec.feedback.status}" if not spec.feedback.file else source
+        disabled = f"; {excluded} more by disabled accounts" if excluded else ""
         raise RunInputError(
-            f"the spec selects no usable judgments ({len(judgments)} matched {where}; dropped: "
+            f"the spec selects no usable judgments ({len(judgments)} matched {where}{disabled}; dropped: "
             f"{dict(selection.dropped) or 'none'}); import or label some, or widen feedback.tags"
         )
-    version = _VERSION_REF.match(spec.model)
-    version_id = int(version.group(1)) if version else None
-    if version_id is not None:
-        try:
-            store.model_version(version_id)
-        except LookupError as exc:
-            raise RunInputError(f"model: {exc}") from exc
-    return RunPlan(spec, suites, selection, len(judgments), source, retain, fluency, version_id)
+    plan = RunPlan(spec, suites, selection, len(judgments), source, retain, fluency, version_id, excluded)
+    _check_against_model(plan, base_ref)
+    return plan
 
 
 def load_version(store: Store, version_id: int) -> tuple[LoadedModel, list[store_records.ModelVersion]]:

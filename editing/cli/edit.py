@@ -41,6 +41,11 @@ def print_plan(plan: RunPlan) -> None:
     console.print(f"  training examples: {len(s.examples)}  by kind: {dict(sorted(s.used_by_kind.items()))}")
     console.print(f"  annotators used:   {dict(sorted(s.annotators.items())) or 'none'}")
     console.print(f"  dropped:           {dict(sorted(s.dropped.items())) or 'nothing'}")
+    if plan.disabled_excluded:
+        console.print(
+            f"  left out:          {plan.disabled_excluded} judgment(s) by disabled accounts "
+            "(feedback.include_disabled: true keeps them)"
+        )
     by_split = {split: sum(p.split == split for p in plan.probes) for split in ("train", "val", "test")}
     console.print(f"  probes:            {len(plan.probes)} from {', '.join(x.name for x in plan.suites)} {by_split}")
     lora, train = plan.spec.lora, plan.spec.train
