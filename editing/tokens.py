@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from editing.completions import join_completion
 from editing.errors import BadInput
 
 
@@ -16,11 +17,6 @@ def format_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, chat: bool = 
         raise BadInput("chat: true, but this tokenizer has no chat template; set chat: false")
     messages = [{"role": "user", "content": prompt}]
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-
-def join_completion(completion: str) -> str:
-    """Completions follow their prompt after one space, unless they bring their own."""
-    return completion if completion[:1].isspace() else " " + completion
 
 
 def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str) -> tuple[list[int], list[int]]:
