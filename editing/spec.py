@@ -32,7 +32,7 @@ VERSION_REF = re.compile(r"^(?:version:)?(\d+)$")  # `model: 3` or `model: versi
 
 # Upper bounds that no sensible edit comes near; beyond them a value is a typo, not a choice.
 MAX_STEPS = 100_000
-MAX_LR = 100.0
+MAX_LR = 1e6
 MAX_RANK = 4096
 
 
