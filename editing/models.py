@@ -9,26 +9,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
 from transformers import PreTrainedTokenizerBase as Tokenizer
 
-from editing.errors import BadInput
-from editing.workspace import toyworld_model_dir
+from editing.model_refs import ModelLoadError, resolve_ref
 
 if TYPE_CHECKING:
     from peft import PeftModel
 
-TOYWORLD = "toyworld"
 _FINGERPRINT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
 _FINGERPRINT_CHUNK = 8 * 1024 * 1024  # bytes read from each end of a weights file
 
 # What scoring and training run: a loaded model as it is, or with peft adapters on
 # (a string, so that importing this module does not import peft).
 ScorableModel: TypeAlias = "PreTrainedModel | PeftModel"
-
-
-class ModelLoadError(BadInput):
-    """A model reference that cannot be loaded; the message says why and what to do."""
 
 
 @dataclass
@@ -56,31 +50,6 @@ def pick_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
-def resolve_ref(ref: str) -> tuple[Path | None, str]:
-    """Turn a reference into (local folder, hub id); exactly one of them is set."""
-    if ref == TOYWORLD:
-        folder = toyworld_model_dir()
-        if not (folder / "config.json").exists():
-            raise ModelLoadError(
-                f"the toy-world model is not built yet (looked in {folder}); run `nudge toyworld build` first"
-            )
-        return folder, ""
-    path = Path(ref).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise ModelLoadError(f"{ref} is a file; give the folder that holds config.json")
-        if not (path / "config.json").exists():
-            raise ModelLoadError(
-                f"{ref} is not a Hugging Face model folder (no config.json in it); "
-                "give a folder written by save_pretrained, a hub id, or `toyworld`"
-            )
-        return path, ""
-    looks_like_path = ref.startswith((".", "/", "~")) or ref.count("/") > 1
-    if looks_like_path or not ref.strip():
-        raise ModelLoadError(f"no such model folder: {ref}; check the path, or name a hub id")
-    return None, ref
-
-
 def fingerprint(folder: Path) -> str:
     """sha256 over the config, the tokenizer files and each weights file's size and two ends."""
     digest = hashlib.sha256()
@@ -104,6 +73,38 @@ def _default_dtype(device: torch.device) -> torch.dtype:
     return torch.float32
 
 
+def _read_config(source: str, folder: Path | None) -> PretrainedConfig:
+    try:
+        return AutoConfig.from_pretrained(source)
+    except OSError as exc:
+        if folder is not None:
+            raise ModelLoadError(f"cannot read the model config in {folder}: {exc}") from exc
+        raise ModelLoadError(
+            f"could not fetch {source!r} from the Hugging Face Hub (no network, no such repo, "
+            "or it needs a login); download it where there is network and pass its folder"
+        ) from exc
+    except ValueError as exc:
+        raise ModelLoadError(f"{source} has a config transformers does not know: {exc}") from exc
+
+
+def _read_tokenizer(source: str) -> Tokenizer:
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{source} has no usable tokenizer: {exc}") from exc
+    if tokenizer.pad_token is None:
+        # batches are right-padded and masked, so any known token works as padding
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    return tokenizer
+
+
+def load_config_and_tokenizer(ref: str) -> tuple[PretrainedConfig, Tokenizer]:
+    """A model's config and tokenizer without its weights: enough to check a spec against the model."""
+    folder, hub_id = resolve_ref(ref)
+    source = str(folder) if folder is not None else hub_id
+    return _read_config(source, folder), _read_tokenizer(source)
+
+
 def load_model(ref: str, device: str | torch.device | None = None, device_map: str | None = None) -> LoadedModel:
     """Load a causal LM and its tokenizer, in eval mode, with a pad token set.
 
@@ -114,17 +115,7 @@ def load_model(ref: str, device: str | torch.device | None = None, device_map: s
     """
     folder, hub_id = resolve_ref(ref)
     source = str(folder) if folder is not None else hub_id
-    try:
-        config = AutoConfig.from_pretrained(source)
-    except OSError as exc:
-        if folder is not None:
-            raise ModelLoadError(f"cannot read the model config in {folder}: {exc}") from exc
-        raise ModelLoadError(
-            f"could not fetch {hub_id!r} from the Hugging Face Hub (no network, no such repo, "
-            "or it needs a login); download it where there is network and pass its folder"
-        ) from exc
-    except ValueError as exc:
-        raise ModelLoadError(f"{source} has a config transformers does not know: {exc}") from exc
+    config = _read_config(source, folder)
     target = torch.device(device) if device is not None else pick_device()
     try:
         model = AutoModelForCausalLM.from_pretrained(
@@ -142,13 +133,7 @@ def load_model(ref: str, device: str | torch.device | None = None, device_map: s
     if device_map is None:
         model.to(target)  # type: ignore[arg-type]  # transformers wraps `to` in functools.wraps, which mypy reads as unbound
     model.eval()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"{source} has no usable tokenizer: {exc}") from exc
-    if tokenizer.pad_token is None:
-        # batches are right-padded and masked, so any known token works as padding
-        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    tokenizer = _read_tokenizer(source)
     return LoadedModel(
         ref=ref,
         model=model,

@@ -1,18 +1,21 @@
 """Orchestration: store -> examples -> probes before -> edit -> probes after -> store + report.
 
 `plan_run` validates everything a run needs and selects its training data
-(cheap: no model is loaded). `execute_run` does the work and records it: the
-run row moves queued -> running -> succeeded | failed | interrupted, the adapter
-appears under $NUDGE_HOME/adapters/<run-id>/ only when complete, and the report
-goes to $NUDGE_HOME/reports/<run-id>/.
+(cheap: only the model's config and tokenizer are read, no row is written).
+`execute_run` does the work and records it: the run row moves queued -> running
+-> succeeded | failed | interrupted, with a heartbeat while it is live; the adapter
+appears under $NUDGE_HOME/adapters/<run-id>/ only when complete and is registered
+as a model version in the same step that marks the run succeeded; the report goes
+to $NUDGE_HOME/reports/<run-id>/. Adapters and reports are readable by their owner only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
-import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -26,7 +29,10 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED, BadInput
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
 from editing.lora import EditConfig, EditResult, apply_edit, save_adapter
-from editing.models import LoadedModel, load_model
+from editing.model_refs import resolve_ref
+from editing.models import LoadedModel, load_config_and_tokenizer, load_model
+from editing.orphans import remove_orphan_adapters
+from editing.preflight import check_context, check_edit_fits, check_texts, context_length
 from editing.probes import (
     Probe,
     ProbeScore,
@@ -40,16 +46,18 @@ from editing.probes import (
     token_nlls,
 )
 from editing.report import assemble_report, write_report
-from editing.spec import EditSpec
+from editing.spec import VERSION_REF, EditSpec
 from editing.spectral import NOTE, layer_sweep, spectrum, truncation_sweep
+from editing.store_feedback import store_feedback
 from editing.training_data import Feedback, Selection, read_feedback_file, select_examples
 from editing.vocab import METRICS
-from store import Store
+from store import Store, StoreError
 from store import records as store_records
+from store.private_files import make_private_dir, restrict_to_owner
+from store.runs import HEARTBEAT_SECONDS
 from store.workspace import nudge_home
 
 GENERATION_TOKENS = 12
-_VERSION_REF = re.compile(r"^(?:version:)?(\d+)$")
 
 
 class RunInputError(BadInput):
@@ -68,6 +76,7 @@ class RunPlan:
     retain_texts: list[str]
     fluency_texts: list[str]
     model_version_id: int | None = None  # when the spec names a stored model version
+    disabled_excluded: int = 0  # judgments left out because their annotators' accounts are disabled
 
     @property
     def probes(self) -> list[Probe]:
@@ -97,32 +106,8 @@ class RunCallbacks:
     on_step: Callable[[int, int, dict[str, float]], None] | None = None
 
 
-def feedback_from_store(judgment: store_records.Judgment) -> Feedback:
-    """A stored judgment in the editing side's shape."""
-    if judgment.kind == "preference":
-        return Feedback(
-            judgment.annotator,
-            "preference",
-            judgment.prompt,
-            judgment.verdict,
-            output_a=judgment.output,
-            output_b=judgment.output_b or "",
-            tags=judgment.tags,
-            id=f"judgment:{judgment.id}",
-        )
-    return Feedback(
-        judgment.annotator,
-        judgment.kind,
-        judgment.prompt,
-        judgment.verdict,
-        output=judgment.output,
-        correction=judgment.correction or "",
-        tags=judgment.tags,
-        id=f"judgment:{judgment.id}",
-    )
-
-
-def _select_feedback(spec: EditSpec, store: Store) -> tuple[list[Feedback], str]:
+def _select_feedback(spec: EditSpec, store: Store) -> tuple[list[Feedback], str, int]:
+    """The judgments the spec selects, where they came from, and how many disabled accounts' were left out."""
     fb = spec.feedback
     if fb.file:
         judgments = read_feedback_file(fb.file)
@@ -130,10 +115,15 @@ def _select_feedback(spec: EditSpec, store: Store) -> tuple[list[Feedback], str]
             judgments = [j for j in judgments if set(j.tags) & set(fb.tags)]
         if fb.annotators:
             judgments = [j for j in judgments if j.annotator in fb.annotators]
-        return judgments, f"file {fb.file}"
-    status = None if fb.status == "any" else fb.status
-    stored = store.judgments_for(tags=fb.tags or None, status=status, annotators=fb.annotators or None)
-    return [feedback_from_store(j) for j in stored], "store"
+        return judgments, f"file {fb.file}", 0
+    judgments, excluded = store_feedback(
+        store,
+        tags=fb.tags,
+        status=None if fb.status == "any" else fb.status,
+        annotators=fb.annotators,
+        include_disabled=fb.include_disabled,
+    )
+    return judgments, "store", excluded
 
 
 STORE_PREFIX = "store:"
@@ -166,13 +156,54 @@ def _load_suites(spec: EditSpec, store: Store) -> list[ProbeSuite]:
     return suites
 
 
+def _base_ref(spec: EditSpec, store: Store, version_id: int | None) -> str:
+    """The base model a run starts from: the spec's model, or the root of a stored version's chain."""
+    if version_id is None:
+        return spec.model
+    try:
+        version = store.model_version(version_id)
+        while version.parent_id is not None:
+            version = store.model_version(version.parent_id)
+    except LookupError as exc:
+        raise RunInputError(f"model: {exc}") from exc
+    return version.ref
+
+
+def _check_against_model(plan: RunPlan, base_ref: str) -> None:
+    """The spec's edit, probes, examples and texts against the model's config and tokenizer (no weights)."""
+    try:
+        config, tokenizer = load_config_and_tokenizer(base_ref)
+    except BadInput as exc:
+        raise RunInputError(f"model {base_ref!r}: {exc}") from exc
+    try:
+        check_edit_fits(config, plan.spec.lora)
+        limit = context_length(config)
+        if limit is not None:
+            generated = dict.fromkeys(_generation_prompts(plan), GENERATION_TOKENS)
+            check_context(tokenizer, limit, plan.probes, plan.selection.examples, plan.spec.chat, generated)
+            check_texts(tokenizer, limit, plan.retain_texts, "retain")
+            check_texts(tokenizer, limit, plan.fluency_texts, "fluency")
+    except BadInput as exc:
+        raise RunInputError(str(exc)) from exc
+
+
 def plan_run(spec: EditSpec, store: Store) -> RunPlan:
-    """Validate the spec against its data and select the training examples. Raises RunInputError."""
+    """Validate the spec against its model and data and select the training examples. Raises RunInputError.
+
+    Nothing is written: a spec that fails here leaves no run and no model version behind.
+    """
+    version = VERSION_REF.match(spec.model)
+    version_id = int(version.group(1)) if version else None
+    base_ref = _base_ref(spec, store, version_id)
+    try:
+        resolve_ref(base_ref)
+    except BadInput as exc:
+        raise RunInputError(f"model: {exc}") from exc
     try:
         suites = _load_suites(spec, store)
         retain = load_texts(spec.train.retain) if spec.train.retain and spec.train.kl_weight > 0 else []
         fluency = load_texts(spec.fluency) if spec.fluency else []
-        judgments, source = _select_feedback(spec, store)
+        judgments, source, excluded = _select_feedback(spec, store)
     except ValueError as exc:
         raise RunInputError(str(exc)) from exc
     ids = [p.id for suite in suites for p in suite.probes]
@@ -181,18 +212,14 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
     selection = select_examples(judgments, spec.feedback.min_agreement, spec.objective, spec.feedback.positive_sft)
     if not selection.examples:
         where = f"tags {spec.feedback.tags}, status {spec.feedback.status}" if not spec.feedback.file else source
+        disabled = f"; {excluded} more by disabled accounts" if excluded else ""
         raise RunInputError(
-            f"the spec selects no usable judgments ({len(judgments)} matched {where}; dropped: "
+            f"the spec selects no usable judgments ({len(judgments)} matched {where}{disabled}; dropped: "
             f"{dict(selection.dropped) or 'none'}); import or label some, or widen feedback.tags"
         )
-    version = _VERSION_REF.match(spec.model)
-    version_id = int(version.group(1)) if version else None
-    if version_id is not None:
-        try:
-            store.model_version(version_id)
-        except LookupError as exc:
-            raise RunInputError(f"model: {exc}") from exc
-    return RunPlan(spec, suites, selection, len(judgments), source, retain, fluency, version_id)
+    plan = RunPlan(spec, suites, selection, len(judgments), source, retain, fluency, version_id, excluded)
+    _check_against_model(plan, base_ref)
+    return plan
 
 
 def load_version(store: Store, version_id: int) -> tuple[LoadedModel, list[store_records.ModelVersion]]:
@@ -283,23 +310,49 @@ def _store_probe_results(
     store.record_probe_results(run_id, results)
 
 
+class _Heartbeat:
+    """Renews the run's heartbeat from a background thread while the run is live."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(store, run_id), daemon=True)
+
+    def _beat(self, store: Store, run_id: int) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(StoreError):  # a busy database skips one beat; the next one renews it
+                store.beat(run_id)
+
+    def __enter__(self) -> None:
+        self._thread.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def execute_run(plan: RunPlan, store: Store, callbacks: RunCallbacks | None = None, strict: bool = False) -> RunOutcome:
-    """Run the edit the plan describes and record everything; the run row always ends in a final state."""
+    """Run the edit the plan describes and record everything; the run row always ends in a final state.
+
+    Dead runs found on the way are marked `interrupted` and their orphan adapter folders removed.
+    """
     cb = callbacks or RunCallbacks()
     spec = plan.spec
-    store.interrupt_stale_runs()
+    remove_orphan_adapters(store)
     base_version_id = plan.model_version_id or store.ensure_base_version(spec.model).id
     run_id = store.create_run(
         spec.to_dict(), spec.spec_hash, plan.data_hash, spec.train.seed, name=spec.name, base_version_id=base_version_id
     )
     try:
         store.mark_run(run_id, "running")
-        outcome = _execute(plan, store, run_id, cb, strict)
+        with _Heartbeat(store, run_id):
+            outcome = _execute(plan, store, run_id, cb, strict)
     except KeyboardInterrupt:
         store.mark_run(run_id, "interrupted", error="interrupted by the user (Ctrl-C); no adapter was saved")
+        remove_orphan_adapters(store)
         raise
     except Exception as exc:  # whatever stopped it, the run must not stay `running`
         store.mark_run(run_id, "failed", error=str(exc) or type(exc).__name__)
+        remove_orphan_adapters(store)
         raise
     return outcome
 
@@ -324,7 +377,7 @@ class BaseModelRecord:
 
 @dataclass
 class AdapterRecord:
-    path: str
+    path: str  # relative to the workspace, so a shared report does not reveal the machine's layout
     sha256: str
 
 
@@ -437,29 +490,45 @@ def _impact(
     return impact, contamination
 
 
-def _record(
+def _finish(
     store: Store,
     run_id: int,
-    report: dict[str, Any],
     plan: RunPlan,
     before: PhaseScores,
     after: PhaseScores,
-    result_version_id: int,
-) -> dict[str, Path]:
-    """Write the report, keep every probe score, and mark the run succeeded."""
-    paths = write_report(report, nudge_home() / "reports" / str(run_id))
+    impact: dict[str, Any],
+    parent_id: int,
+    adapter: AdapterRecord,
+) -> int:
+    """Keep every probe score, then register the adapter and mark the run succeeded in one step.
+
+    The report is written after: its `run` section names the version registered here.
+    """
     _store_probe_results(store, run_id, plan, before.probes, after.probes)
-    store.mark_run(
+    version = store.finish_run(
         run_id,
-        "succeeded",
-        result_version=result_version_id,
+        parent_id,
+        str(nudge_home() / adapter.path),
+        adapter.sha256,
         metrics={
-            "verdict": report["verdict"],
-            "metrics": report["metrics"]["after"],
-            "report": str(paths["json"]),
-            "adapter_sha256": report["run"]["adapter"]["sha256"],
+            "verdict": impact["verdict"],
+            "metrics": impact["metrics"]["after"],
+            "report": str(_report_folder(run_id) / "report.json"),
+            "adapter_sha256": adapter.sha256,
         },
     )
+    return version.id
+
+
+def _report_folder(run_id: int) -> Path:
+    return nudge_home() / "reports" / str(run_id)
+
+
+def _write_private_report(report: dict[str, Any], run_id: int) -> dict[str, Path]:
+    """The report's files, readable by their owner only."""
+    folder = make_private_dir(_report_folder(run_id))
+    paths = write_report(report, folder)
+    restrict_to_owner(folder)
     return paths
 
 
@@ -491,14 +560,16 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
     clock.lap("sweeps")
 
     cb.on_phase("saving the adapter and the report")
-    adapter_path = nudge_home() / "adapters" / str(run_id)
-    adapter_sha = save_adapter(edited, adapter_path)
-    version = store.add_adapter_version(base_version_id, str(adapter_path), adapter_sha, run_id)
+    adapter_path = make_private_dir(nudge_home() / "adapters") / str(run_id)
+    adapter_sha = save_adapter(edited, adapter_path)  # staged in a 0700 folder, renamed into place
+    restrict_to_owner(adapter_path)
+    adapter = AdapterRecord(adapter_path.relative_to(nudge_home()).as_posix(), adapter_sha)
     generations = [
         {"prompt": p, "before": b, "after": a}
         for p, b, a in zip(generation_prompts, before.generations, after.generations, strict=True)
     ]
     impact, contamination = _impact(plan, before, after, kl, generations, strict)
+    version_id = _finish(store, run_id, plan, before, after, impact, base_version_id, adapter)
     clock.lap("report")
     record = RunRecord(
         id=run_id,
@@ -512,8 +583,8 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
         base_model=BaseModelRecord(
             spec.model, loaded.fingerprint, loaded.architecture, base_version_id, [v.id for v in chain[1:]]
         ),
-        result_version_id=version.id,
-        adapter=AdapterRecord(str(adapter_path), adapter_sha),
+        result_version_id=version_id,
+        adapter=adapter,
         adapted_modules=result.target_modules,
         training={
             "feedback_source": plan.feedback_source,
@@ -526,6 +597,6 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
         timings=clock.total(),
     )
     report = assemble_report(impact, contamination, generations, spectral, record.to_dict())
-    paths = _record(store, run_id, report, plan, before, after, version.id)
+    paths = _write_private_report(report, run_id)
     exit_code = EXIT_PASSED if report["verdict"]["passed"] else EXIT_GATE_FAILED
     return RunOutcome(run_id, report, paths, adapter_path, exit_code)

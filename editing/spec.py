@@ -7,9 +7,11 @@ back to a default.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +21,19 @@ import yaml
 
 from editing.errors import BadInput
 from editing.impact import parse_gate
+from editing.model_refs import TOYWORLD, ModelLoadError, resolve_ref
 
 
 class SpecError(BadInput):
     """A spec that cannot be used; the message names the field."""
+
+
+VERSION_REF = re.compile(r"^(?:version:)?(\d+)$")  # `model: 3` or `model: version:3`, a stored model version
+
+# Upper bounds that no sensible edit comes near; beyond them a value is a typo, not a choice.
+MAX_STEPS = 100_000
+MAX_LR = 1e6
+MAX_RANK = 4096
 
 
 @dataclass
@@ -44,6 +55,13 @@ class FeedbackSpec:
         default=False, metadata={"help": "Also train on outputs rated thumbs-up (plain SFT on them)."}
     )
     file: str | None = field(default=None, metadata={"help": "A JSONL file of judgments to use instead of the store."})
+    include_disabled: bool = field(
+        default=False,
+        metadata={
+            "help": "Also train on judgments by disabled annotator accounts (left out by default: "
+            "disabling an account withdraws its judgments)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_agreement <= 1.0:
@@ -65,6 +83,8 @@ class LoraSpec:
     def __post_init__(self) -> None:
         if self.rank < 1:
             raise SpecError(f"lora.rank must be an integer >= 1, got {self.rank}")
+        if self.rank > MAX_RANK:
+            raise SpecError(f"lora.rank must be at most {MAX_RANK} (and below the model's width), got {self.rank}")
         if self.alpha <= 0:
             raise SpecError(f"lora.alpha must be > 0, got {self.alpha}")
         if not 0.0 <= self.dropout < 1.0:
@@ -75,6 +95,11 @@ class LoraSpec:
             raise SpecError("lora.targets is an empty list; name at least one module, or use mlp")
         if isinstance(self.layers, str) and self.layers != "all":
             raise SpecError(f"lora.layers must be `all` or a list of layer indices, got {self.layers!r}")
+        if isinstance(self.layers, list):
+            if not self.layers:
+                raise SpecError("lora.layers is an empty list; name at least one layer index, or use all")
+            if min(self.layers) < 0:
+                raise SpecError(f"lora.layers are counted from 0, got {min(self.layers)}")
 
 
 @dataclass
@@ -106,10 +131,15 @@ class TrainSpec:
         for name in ("steps", "batch_size", "eval_every", "retain_batch_size"):
             if getattr(self, name) < 1:
                 raise SpecError(f"train.{name} must be an integer >= 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise SpecError(f"train.lr must be > 0, got {self.lr}")
+        if self.steps > MAX_STEPS:
+            raise SpecError(f"train.steps must be at most {MAX_STEPS}, got {self.steps}")
+        if not 0 < self.lr <= MAX_LR:
+            raise SpecError(f"train.lr must be > 0 and at most {MAX_LR:g}, got {self.lr:g}")
         if self.kl_weight < 0:
             raise SpecError(f"train.kl_weight must be >= 0, got {self.kl_weight}")
+        for name in ("dpo_beta", "max_grad_norm"):
+            if not getattr(self, name) > 0:
+                raise SpecError(f"train.{name} must be > 0, got {getattr(self, name)}")
 
 
 @dataclass
@@ -190,13 +220,11 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
         if value is not None:
             raise SpecError(f"{where} must be null, got {value!r}")
         return value
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint is float and isinstance(value, str):
-        try:
-            return float(value)  # YAML reads 5e-3 as a string
-        except ValueError:
-            pass
+    if hint is float and isinstance(value, int | str) and not isinstance(value, bool):
+        with contextlib.suppress(ValueError, OverflowError):
+            value = float(value)  # YAML reads 5e-3 as a string
+    if hint is float and isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(f"{where} must be a finite number, got {value}")
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise SpecError(f"{where} must be {hint.__name__}, got {value!r}")
     return value
@@ -224,7 +252,12 @@ def _build(cls: type, data: Any, where: str) -> Any:
 def spec_from_dict(data: Any) -> EditSpec:
     """Validate a decoded spec; raises SpecError naming the first bad field."""
     spec = _build(EditSpec, data, "")
-    if spec.model == "toyworld":  # the toy world ships its retain and fluency texts
+    if spec.model != TOYWORLD and not VERSION_REF.match(spec.model):
+        try:
+            resolve_ref(spec.model)  # a missing folder is the first thing to fix, before what it implies
+        except ModelLoadError as exc:
+            raise SpecError(f"model: {exc}") from exc
+    if spec.model == TOYWORLD:  # the toy world ships its retain and fluency texts
         if spec.train.retain is None and spec.train.kl_weight > 0:
             spec.train.retain = "toyworld:retain"
         if spec.fluency is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from editing.completions import join_completion
 from editing.errors import BadInput
 
 
@@ -18,11 +19,6 @@ def format_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, chat: bool = 
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     assert isinstance(text, str)  # tokenize=False gives the text, not ids
     return text
-
-
-def join_completion(completion: str) -> str:
-    """Completions follow their prompt after one space, unless they bring their own."""
-    return completion if completion[:1].isspace() else " " + completion
 
 
 def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str) -> tuple[list[int], list[int]]:

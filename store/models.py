@@ -338,6 +338,8 @@ class EditRun(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # the owner's last sign of life, renewed while it runs: how a reader on another host tells a dead run
+    heartbeat_at: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint(one_of("status", RUN_STATUSES), name="status"),

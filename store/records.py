@@ -179,6 +179,7 @@ class EditRun:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    heartbeat_at: datetime | None  # the owner's last sign of life while the run was live
 
     @property
     def seconds(self) -> float | None:

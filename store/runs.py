@@ -1,4 +1,9 @@
-"""Edit runs: their record (spec, hashes, seed), their status over time, and stale-run cleanup."""
+"""Edit runs: their record (spec, hashes, seed), their status over time, and dead-run detection.
+
+A live run's owner is known by host and pid, and it renews a heartbeat while it runs. A
+reader on the same host sees a run whose process is gone as `interrupted` at once; a
+reader on another host when the heartbeat is older than STALE_AFTER_SECONDS.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,22 @@ import json
 import os
 import socket
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import models as m
+from store.catalog import load_version
 from store.db import StoreBase
 from store.errors import InvalidInput, InvalidTransition, NotFound
-from store.records import EditRun
-from store.validation import RUN_STATUSES, check_choice
+from store.records import EditRun, ModelVersion
+from store.validation import RUN_STATUSES, check_choice, check_text
+
+HEARTBEAT_SECONDS = 15  # how often a live run's owner renews its heartbeat
+STALE_AFTER_SECONDS = 120  # a run on another host with no sign of life for this long is dead
+LIVE_STATUSES = ("queued", "running")
 
 # Which status may follow which; succeeded, failed and interrupted are final.
 TRANSITIONS = {
@@ -53,6 +64,7 @@ def run_record(row: m.EditRun) -> EditRun:
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        heartbeat_at=row.heartbeat_at,
     )
 
 
@@ -71,6 +83,22 @@ def process_alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process: alive
     return True
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def death_of(row: m.EditRun, host: str, now: datetime) -> str | None:
+    """Why a queued or running run is dead, or None while its owner may still be at work."""
+    if row.host == host:
+        if row.pid == os.getpid() or process_alive(row.pid):
+            return None
+        return f"process {row.pid} on {host} ended while the run was {row.status}"
+    last = max(_as_utc(t) for t in (row.created_at, row.started_at, row.heartbeat_at) if t is not None)
+    if now - last < timedelta(seconds=STALE_AFTER_SECONDS):
+        return None
+    return f"no heartbeat from process {row.pid} on {row.host} since {last:%Y-%m-%d %H:%M:%S} UTC"
 
 
 class Runs(StoreBase):
@@ -128,7 +156,8 @@ class Runs(StoreBase):
             now = m.utcnow()
             row.status = status
             if status == "running":
-                row.started_at, row.host, row.pid = now, socket.gethostname(), os.getpid()
+                row.started_at, row.heartbeat_at = now, now
+                row.host, row.pid = socket.gethostname(), os.getpid()
             else:
                 row.finished_at = now
             if error is not None:
@@ -145,8 +174,41 @@ class Runs(StoreBase):
             session.flush()
             return run_record(row)
 
+    def beat(self, run_id: int) -> None:
+        """Renew a live run's heartbeat (its owner calls this every HEARTBEAT_SECONDS)."""
+        with self._write() as session:
+            row = find_run(session, run_id)
+            if row.status in LIVE_STATUSES:
+                row.heartbeat_at = m.utcnow()
+
+    def finish_run(
+        self, run_id: int, parent_id: int, adapter_path: str, adapter_sha256: str, metrics: Mapping[str, Any]
+    ) -> ModelVersion:
+        """Register the run's adapter as a new version and mark the run succeeded, in one transaction.
+
+        So an adapter is never registered for a run that did not finish, and a finished run
+        always has its version.
+        """
+        if len(adapter_sha256) != 64 or any(c not in "0123456789abcdef" for c in adapter_sha256):
+            raise InvalidInput(f"adapter_sha256 {adapter_sha256!r} must be 64 lowercase hex digits")
+        check_text(adapter_path, "adapter path")
+        with self._write() as session:
+            row = find_run(session, run_id)
+            if row.status != "running":
+                raise InvalidTransition(f"run {run_id} is {row.status}; only a running run can finish")
+            load_version(session, parent_id)
+            version = m.ModelVersion(parent_id=parent_id, adapter_path=adapter_path, adapter_sha256=adapter_sha256)
+            session.add(version)
+            session.flush()
+            row.status, row.finished_at = "succeeded", m.utcnow()
+            row.metrics = as_json(metrics, "metrics")
+            row.result_version_id = version.id
+            session.flush()
+            return load_version(session, version.id)
+
     def run(self, run_id: int) -> EditRun:
-        """One run by id; NotFound if absent."""
+        """One run by id; NotFound if absent. A dead run reads as `interrupted`."""
+        self.interrupt_stale_runs()
         with self._read() as session:
             row = session.get(m.EditRun, run_id)
             if row is None:
@@ -154,25 +216,27 @@ class Runs(StoreBase):
             return run_record(row)
 
     def runs(self, limit: int | None = None) -> list[EditRun]:
-        """Runs, newest first."""
+        """Runs, newest first. Dead runs read as `interrupted`."""
+        self.interrupt_stale_runs()
         with self._read() as session:
             rows = session.scalars(select(m.EditRun).order_by(m.EditRun.id.desc()).limit(limit))
             return [run_record(r) for r in rows]
 
     def interrupt_stale_runs(self) -> list[int]:
-        """Mark `queued`/`running` runs whose process on this host is gone as `interrupted`.
+        """Mark `queued`/`running` runs whose owner is dead as `interrupted`; return their ids.
 
-        Runs owned by other hosts are left alone: from here nobody can tell whether they live.
-        Call it when a process that runs edits starts.
+        On this host the owner's pid tells; for a run on another host, a heartbeat older
+        than STALE_AFTER_SECONDS. Every read of runs calls this, so nobody sees a dead run live.
         """
-        host = socket.gethostname()
+        host, now = socket.gethostname(), m.utcnow()
+        with self._read() as session:  # the common case, nothing live, takes no write lock
+            live = session.scalar(select(m.EditRun.id).where(m.EditRun.status.in_(LIVE_STATUSES)).limit(1))
+        if live is None:
+            return []
         with self._write() as session:
-            rows = session.scalars(
-                select(m.EditRun).where(m.EditRun.status.in_(("queued", "running")), m.EditRun.host == host)
-            )
-            stale = [r for r in rows if r.pid != os.getpid() and not process_alive(r.pid)]
-            now = m.utcnow()
-            for row in stale:
-                row.error = row.error or f"process {row.pid} on {host} ended while the run was {row.status}"
+            rows = session.scalars(select(m.EditRun).where(m.EditRun.status.in_(LIVE_STATUSES)).with_for_update())
+            dead = [(row, reason) for row in rows if (reason := death_of(row, host, now)) is not None]
+            for row, reason in dead:
+                row.error = row.error or reason
                 row.status, row.finished_at = "interrupted", now
-            return [r.id for r in stale]
+            return [row.id for row, _ in dead]

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -93,7 +94,8 @@ def test_run_record_is_complete(demo_home) -> None:
         assert len(store.probe_results(1)) == 2 * len(load_suite("toyworld:dog-cat-swap").probes)
         version = store.model_version(run.result_version_id)
     record = report(home, 1)["run"]
-    assert record["adapter"]["sha256"] == adapter_sha256(Path(record["adapter"]["path"])) == version.adapter_sha256
+    assert not Path(record["adapter"]["path"]).is_absolute()  # a shared report hides the machine's layout
+    assert record["adapter"]["sha256"] == adapter_sha256(home / record["adapter"]["path"]) == version.adapter_sha256
     assert record["adapted_modules"] == [f"transformer.h.{i}.mlp.{m}" for i in range(4) for m in ("c_fc", "c_proj")]
     assert record["training"]["dropped"] == {"annotators tied on the item": 4}
     assert record["base_model"]["fingerprint"] and record["spec_hash"] and record["data_hash"]
@@ -207,7 +209,7 @@ def test_contamination_is_flagged(demo_home, tmp_path: Path) -> None:
         ({"feedback": {"tags": ["no-such-tag"]}}, 2, "selects no usable judgments"),
         ({"probes": ["toyworld:nope"]}, 2, "unknown toy-world suite"),
         ({"lora": {"rank": 0}}, 2, "lora.rank must be an integer >= 1"),
-        ({"lora": {"targets": ["q_proj"]}}, 1, "no linear module named 'q_proj'"),
+        ({"lora": {"targets": ["q_proj"]}}, 2, "no linear module named 'q_proj'"),
         ({"train": {"stepz": 3}}, 2, "unknown field train.stepz"),
         ({"gates": {"edit": "about 0.9"}}, 2, "gates.edit"),
         ({"train": {"lr": 1e6, "early_stop": "none"}}, 1, "Lower train.lr"),
@@ -244,6 +246,7 @@ def test_dry_run_trains_nothing(demo_home) -> None:
 def test_killed_run_is_marked_interrupted(demo_home, tmp_path: Path) -> None:
     home, _ = demo_home
     spec = write_spec(tmp_path, name="killed", train={"steps": 5000, "early_stop": "none"})
+    adapters_before = sorted(p.name for p in (home / "adapters").iterdir())
     env = {**os.environ, "NUDGE_HOME": str(home)}
     process = subprocess.Popen(
         [sys.executable, "-m", "editing.cli", "apply", str(spec)],
@@ -267,12 +270,19 @@ def test_killed_run_is_marked_interrupted(demo_home, tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
-    with Store.open() as store:
-        assert store.run(newest.id).status == "running"  # nobody has looked yet
-        assert store.interrupt_stale_runs() == [newest.id]
-        assert store.run(newest.id).status == "interrupted"
+    with Store.open() as store:  # any reader sees the dead run at once; nobody had to mark it
+        killed = store.run(newest.id)
+    assert killed.status == "interrupted" and f"process {process.pid}" in killed.error
+    listed = nudge("runs", "list")
+    assert "interrupted" in listed.output and "running" not in listed.output
     assert not (home / "adapters" / str(newest.id)).exists()
     assert not [p for p in (home / "adapters").iterdir() if p.name.startswith(".")]
+    # a kill while the adapter was being saved leaves a staging folder or a complete, unregistered one
+    shutil.copytree(home / "adapters" / "1", home / "adapters" / f".{newest.id}-x1y2")
+    shutil.copytree(home / "adapters" / "1", home / "adapters" / str(newest.id))
+    swept = nudge("runs", "gc")
+    assert swept.exit_code == 0 and "2 orphan folder(s) removed" in swept.output, swept.output
+    assert sorted(p.name for p in (home / "adapters").iterdir()) == adapters_before
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
@@ -301,3 +311,14 @@ def test_probe_command_scores_a_suite_with_and_without_the_adapter(demo_home, tm
     assert wins["plain"] == 0 and wins["edited"] >= 18
     bad = nudge("probe", "--suite", "toyworld:nope")
     assert bad.exit_code == 2 and "unknown toy-world suite" in bad.output
+
+
+def test_adapters_and_reports_are_owner_only_and_hide_the_workspace_path(demo_home) -> None:
+    home, _ = demo_home
+    for folder in (home / "adapters", home / "adapters" / "1", home / "reports" / "1"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    written = [p for p in (home / "adapters" / "1").rglob("*") if p.is_file()]
+    written += list((home / "reports" / "1").iterdir())
+    assert written and {oct(stat.S_IMODE(p.stat().st_mode)) for p in written} == {oct(0o600)}
+    for name in ("report.json", "report.html", "report.md"):
+        assert str(home) not in (home / "reports" / "1" / name).read_text(), name

@@ -41,7 +41,8 @@ BASE = {"name": "x", "probes": ["toyworld:dog-cat-swap"]}
         ({**BASE, "gates": {"edit": "about 0.9"}}, "gates.edit"),
         ({**BASE, "gates": {"vibes": ">= 0.9"}}, "gates.vibes"),
         ({**BASE, "probes": []}, "probes is empty"),
-        ({**BASE, "model": "/some/folder", "train": {"kl_weight": 1.0}}, "train.kl_weight > 0 needs train.retain"),
+        ({**BASE, "model": "someorg/somemodel", "train": {"kl_weight": 1.0}}, "train.kl_weight > 0 needs train.retain"),
+        ({**BASE, "model": "/some/folder", "train": {"kl_weight": 1.0}}, "model: no such model folder: /some/folder"),
         ([1, 2], "must be a mapping"),
     ],
 )

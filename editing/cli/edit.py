@@ -41,6 +41,11 @@ def print_plan(plan: RunPlan) -> None:
     console.print(f"  training examples: {len(s.examples)}  by kind: {dict(sorted(s.used_by_kind.items()))}")
     console.print(f"  annotators used:   {dict(sorted(s.annotators.items())) or 'none'}")
     console.print(f"  dropped:           {dict(sorted(s.dropped.items())) or 'nothing'}")
+    if plan.disabled_excluded:
+        console.print(
+            f"  left out:          {plan.disabled_excluded} judgment(s) by disabled accounts "
+            "(feedback.include_disabled: true keeps them)"
+        )
     by_split = {split: sum(p.split == split for p in plan.probes) for split in ("train", "val", "test")}
     console.print(f"  probes:            {len(plan.probes)} from {', '.join(x.name for x in plan.suites)} {by_split}")
     lora, train = plan.spec.lora, plan.spec.train
@@ -124,13 +129,23 @@ def apply(
     raise typer.Exit(outcome.exit_code)
 
 
+def _swept_store() -> Store:
+    """The workspace's store, with dead runs marked `interrupted` and their orphan adapter folders removed."""
+    from editing.orphans import remove_orphan_adapters
+
+    store = _workspace_store()
+    for folder in remove_orphan_adapters(store):
+        console.print(f"removed {folder}, left by a run that did not finish")
+    return store
+
+
 @runs_app.command("list")
 def runs_list(limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20) -> None:
-    """The workspace's edit runs, newest first."""
+    """The workspace's edit runs, newest first. A run whose process died reads as interrupted."""
     table = Table()
     for column in ("run", "name", "status", "verdict", "seconds", "created"):
         table.add_column(column)
-    for run in _workspace_store().runs(limit):
+    for run in _swept_store().runs(limit):
         verdict = (run.metrics or {}).get("verdict", {}).get("status", "")
         seconds = f"{run.seconds:.1f}" if run.seconds is not None else ""
         table.add_row(str(run.id), run.name or "", run.status, verdict, seconds, f"{run.created_at:%Y-%m-%d %H:%M}")
@@ -143,7 +158,7 @@ def runs_show(run_id: Annotated[int, typer.Argument(help="The run's id.", metava
     from store import StoreError
 
     try:
-        run = _workspace_store().run(run_id)
+        run = _swept_store().run(run_id)
     except StoreError as exc:
         fail_on(exc)
     console.print(f"run {run.id} ({run.name}): [bold]{run.status}[/]")
@@ -154,6 +169,17 @@ def runs_show(run_id: Annotated[int, typer.Argument(help="The run's id.", metava
     if run.metrics:
         console.print(f"report: {run.metrics.get('report')}\nadapter sha256: {run.metrics.get('adapter_sha256')}")
     console.print_json(json.dumps(run.spec))
+
+
+@runs_app.command("gc")
+def runs_gc() -> None:
+    """Mark dead runs interrupted and remove the adapter folders that runs which did not finish left behind."""
+    from editing.orphans import remove_orphan_adapters
+
+    removed = remove_orphan_adapters(_workspace_store())
+    for folder in removed:
+        console.print(f"removed {folder}")
+    console.print(f"{len(removed)} orphan folder(s) removed")
 
 
 def export_model(

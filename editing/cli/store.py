@@ -293,19 +293,41 @@ def export(
         typer.Option(
             "--format",
             help="jsonl: every judgment, re-importable; sft: prompt/completion; "
-            "dpo: prompt/chosen/rejected (TRL's shapes; submitted judgments only).",
+            "dpo: prompt/chosen/rejected (TRL's shapes).",
         ),
     ] = ExportFormat.jsonl,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file (atomically) instead of standard output.")
     ] = None,
     tag: Tags = None,
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="sft/dpo: every submitted judgment as it was given, both sides of a disagreement included "
+            "(by default: what `nudge apply` would train on, texts joined as nudge joins them).",
+        ),
+    ] = False,
 ) -> None:
-    """Export judgments as JSONL: a full backup, or training data for TRL's trainers."""
+    """Export judgments as JSONL: a full backup, or training data for TRL's trainers.
+
+    sft and dpo hold what `nudge apply` would train on: submitted judgments, disabled accounts
+    left out, disagreements resolved by majority, each completion with the leading space nudge
+    trains with (so TRL's prompt + completion is nudge's text).
+    """
     from store.io import write_jsonl
 
     with _store() as store:
-        records = store.export_records(fmt.value, tags=tag or None)
+        if fmt is ExportFormat.jsonl or everything:
+            records = store.export_records(fmt.value, tags=tag or None)
+        else:
+            from editing.export import training_records
+
+            selected = training_records(store, fmt.value, tags=tag or ())
+            records = selected.records
+            dropped = dict(sorted(selected.selection.dropped.items()))
+            left_out = f"; {selected.disabled_excluded} by disabled accounts" if selected.disabled_excluded else ""
+            _say(f"selected as `nudge apply` would: dropped {dropped or 'nothing'}{left_out}", err=True, markup=False)
     if out is None:
         for record in records:
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

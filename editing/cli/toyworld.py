@@ -112,6 +112,7 @@ def demo(
     from editing.cli.edit import apply
     from editing.probes import TOYWORLD_DATA
     from store import Store
+    from store.private_files import make_private_dir
     from store.workspace import nudge_home
 
     folder = _build_with_progress(force=False)
@@ -119,7 +120,7 @@ def demo(
     demo_home = nudge_home() / "demo"
     if demo_home.exists():
         shutil.rmtree(demo_home)
-    (demo_home / "models").mkdir(parents=True)
+    make_private_dir(demo_home / "models")
     (demo_home / "models" / folder.name).symlink_to(folder, target_is_directory=True)
     os.environ["NUDGE_HOME"] = str(demo_home)
     os.environ.pop("NUDGE_DB", None)  # the demo always runs on its own SQLite file

@@ -24,6 +24,7 @@ from editing.errors import RunFailed
 from editing.toyworld.corpus import corpus_sentences, shuffled
 from editing.toyworld.evaluate import evaluate_world
 from editing.workspace import toyworld_model_dir
+from store.private_files import make_private_dir
 
 EOS = "<|endoftext|>"
 MIN_SINGLE_HOP = 0.99
@@ -172,7 +173,7 @@ def build_toyworld(
             f"needs {MIN_SINGLE_HOP}; multi-hop {report['multi_hop_accuracy']:.3f}, needs "
             f"{MIN_MULTI_HOP}); nothing was saved. Train longer (ToyWorldConfig.epochs)."
         )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(out_dir.parent)  # the workspace, when the build is the first to make it
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)

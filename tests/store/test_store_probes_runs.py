@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from store import AlreadyExists, InvalidInput, InvalidTransition, NotFound, ProbeScore, Store
+from store import models as m
+from store.runs import STALE_AFTER_SECONDS
 from tests.store.helpers import DATA
 
 SHA = "ab" * 32
@@ -118,6 +122,54 @@ def test_stale_runs_of_dead_processes_are_marked_interrupted(empty_url: str) -> 
         assert interrupted.status == "interrupted" and "ended while the run was running" in interrupted.error
         assert store.run(mine).status == "running"  # this process is alive
         assert store.interrupt_stale_runs() == []
+
+
+def test_a_reader_sees_a_dead_run_interrupted_at_once(empty_url: str) -> None:
+    """Nobody has to mark the run first: reading the runs is enough."""
+    Store.init_db(empty_url).close()
+    script = (
+        "import sys; from store import Store\n"
+        "s = Store.open(sys.argv[1]); r = s.create_run({}, 'h', 'd', 0); s.mark_run(r, 'running'); print(r)"
+    )
+    done = subprocess.run([sys.executable, "-c", script, empty_url], capture_output=True, text=True, check=True)
+    dead = int(done.stdout)
+    with Store.open(empty_url) as store:
+        assert store.run(dead).status == "interrupted"
+    with Store.open(empty_url) as store:
+        assert [(r.id, r.status) for r in store.runs()] == [(dead, "interrupted")]
+
+
+def test_a_run_on_another_host_is_dead_when_its_heartbeat_is_stale(store: Store) -> None:
+    quiet, beating = (store.create_run({}, "h", "d", 0) for _ in range(2))
+    for run_id in (quiet, beating):
+        store.mark_run(run_id, "running")
+    long_ago = datetime.now(timezone.utc) - timedelta(seconds=STALE_AFTER_SECONDS + 60)
+    engine = sa.create_engine(store.url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(m.EditRun).values(
+                host="another-host", pid=1, created_at=long_ago, started_at=long_ago, heartbeat_at=long_ago
+            )
+        )
+    engine.dispose()
+    store.beat(beating)
+    runs = {r.id: r for r in store.runs()}
+    assert runs[quiet].status == "interrupted" and "no heartbeat from process 1 on another-host" in runs[quiet].error
+    assert runs[beating].status == "running"
+    assert runs[beating].heartbeat_at > long_ago
+
+
+def test_an_adapter_is_registered_only_when_its_run_finishes(store: Store) -> None:
+    base = store.ensure_base_version("toyworld")
+    unfinished = store.create_run({}, "h", "d", 0, base_version_id=base.id)
+    with pytest.raises(InvalidTransition, match="only a running run can finish"):
+        store.finish_run(unfinished, base.id, "adapters/1", SHA, {"verdict": {}})
+    assert [v.id for v in store.model_versions()] == [base.id]
+    store.mark_run(unfinished, "running")
+    version = store.finish_run(unfinished, base.id, "adapters/1", SHA, {"verdict": {"status": "pass"}})
+    finished = store.run(unfinished)
+    assert finished.status == "succeeded" and finished.result_version_id == version.id
+    assert version.run_id == unfinished and version.parent_id == base.id
 
 
 def test_probe_results_per_run_probe_and_phase(store: Store) -> None:

@@ -1,0 +1,139 @@
+"""`nudge apply --dry-run` refuses what cannot run, in one line, before any row is written.
+
+Absurd numbers, a layer or module the model lacks, a rank wider than the model, a text
+longer than its context, a model that is not there; and a disabled account's judgments
+stay out of training unless the spec asks for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from editing.cli import app
+from editing.probes import TOYWORLD_DATA
+from store import Store
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory, toyworld_dir: Path):
+    """A workspace with the toy model and the demo feedback, nothing applied."""
+    home = tmp_path_factory.mktemp("plan-home")
+    (home / "models").mkdir()
+    (home / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
+    saved = {k: os.environ.get(k) for k in ("NUDGE_HOME", "NUDGE_DB")}
+    os.environ["NUDGE_HOME"] = str(home)
+    os.environ.pop("NUDGE_DB", None)
+    with Store.init_db() as store:
+        store.import_prompts(TOYWORLD_DATA / "prompts.jsonl")
+        store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
+    yield home
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def write_spec(folder: Path, **changes) -> Path:
+    spec = yaml.safe_load((EXAMPLES / "dog-cat-swap.yaml").read_text())
+    for key, value in changes.items():
+        spec[key] = {**spec[key], **value} if isinstance(value, dict) and isinstance(spec.get(key), dict) else value
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def dry_run(spec: Path):
+    return runner.invoke(app, ["apply", str(spec), "--dry-run"])
+
+
+def rows(home: Path) -> tuple[int, int]:
+    """(runs, model versions) in the workspace's store."""
+    with Store.open() as store:
+        return len(store.runs()), len(store.model_versions())
+
+
+LONG = " ".join(["the dog walks to the park and then"] * 12)  # about 100 tokens; the toy model reads 64
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"train": {"lr": float("inf")}}, "train.lr must be a finite number"),
+        ({"train": {"lr": 1e300}}, "train.lr must be > 0 and at most"),
+        ({"lora": {"alpha": float("inf")}}, "lora.alpha must be a finite number"),
+        ({"lora": {"rank": 100_000_000}}, "lora.rank must be at most"),
+        ({"lora": {"rank": 1000}}, "lora.rank 1000 is wider than module transformer.h.0.mlp.c_fc (128)"),
+        ({"lora": {"layers": [-1, 999]}}, "lora.layers are counted from 0, got -1"),
+        ({"lora": {"layers": [0, 999]}}, "the model has no layer 999; it has layers 0-3"),
+        ({"lora": {"targets": ["q_proj"]}}, "no linear module named 'q_proj'"),
+        ({"train": {"max_grad_norm": -1.0}}, "train.max_grad_norm must be > 0"),
+        ({"train": {"dpo_beta": -0.1}}, "train.dpo_beta must be > 0"),
+        ({"train": {"steps": "1e14"}}, "train.steps must be int"),
+        ({"train": {"steps": 10**14}}, "train.steps must be at most"),
+        ({"model": "/no/such/model"}, "model: no such model folder: /no/such/model"),
+    ],
+)
+def test_absurd_specs_are_refused_before_anything_is_written(demo_store, tmp_path: Path, changes, message) -> None:
+    before = rows(demo_store)
+    result = dry_run(write_spec(tmp_path, **changes))
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert rows(demo_store) == before
+
+
+def test_a_missing_model_is_named_first_and_leaves_no_rows(demo_store, tmp_path: Path) -> None:
+    """Not a run: a spec for a missing non-toyworld model used to fail on `kl_weight`/`retain` first."""
+    before = rows(demo_store)
+    spec = write_spec(tmp_path, model=str(tmp_path / "gone"), train={"retain": None})
+    result = runner.invoke(app, ["apply", str(spec)])
+    assert result.exit_code == 2, result.output
+    assert f"model: no such model folder: {tmp_path / 'gone'}" in " ".join(result.output.split())
+    assert rows(demo_store) == before
+
+
+def test_a_probe_longer_than_the_context_is_named(demo_store, tmp_path: Path) -> None:
+    suite = tmp_path / "long.jsonl"
+    probe = {"id": "too-long", "prompt": LONG, "target": "meow", "foil": "woof", "kind": "edit", "split": "test"}
+    suite.write_text(json.dumps(probe) + "\n")
+    result = dry_run(write_spec(tmp_path, probes=[str(suite)]))
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "probe 'too-long' needs" in text and "the model reads at most 64" in text and "shorten it" in text
+
+
+def test_a_training_example_longer_than_the_context_is_named(demo_store, tmp_path: Path) -> None:
+    feedback = tmp_path / "long.jsonl"
+    line = {"annotator": "alice", "kind": "correction", "prompt": LONG, "output": "woof", "correction": "meow"}
+    feedback.write_text(json.dumps(line | {"verdict": "down"}) + "\n")
+    result = dry_run(write_spec(tmp_path, feedback={"file": str(feedback), "tags": []}))
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "training example from" in text and "the model reads at most 64" in text
+
+
+def test_a_disabled_annotator_does_not_train_unless_the_spec_asks(demo_store, tmp_path: Path) -> None:
+    with Store.open() as store:
+        store.disable_annotator("alice")
+    try:
+        default = dry_run(write_spec(tmp_path))
+        assert default.exit_code == 0, default.output
+        text = " ".join(default.output.split())
+        assert "'alice'" not in text.split("annotators used:")[1].split("dropped:")[0]
+        assert "judgment(s) by disabled accounts" in text and "include_disabled: true" in text
+        included = dry_run(write_spec(tmp_path, feedback={"include_disabled": True}))
+        assert included.exit_code == 0, included.output
+        assert "'alice': 10" in included.output and "disabled accounts" not in included.output
+    finally:
+        with Store.open() as store:
+            store.enable_annotator("alice")
