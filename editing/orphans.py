@@ -29,7 +29,9 @@ def remove_orphan_adapters(store: Store, adapters: Path | None = None) -> list[P
     removed = []
     for entry in sorted(folder.iterdir()):
         match = _ADAPTER_FOLDER.fullmatch(entry.name)
-        run = runs.get(int(match["run"])) if match else None
+        if match is None:
+            continue
+        run = runs.get(int(match["run"]))
         if run is None or entry.is_symlink() or not entry.is_dir():
             continue
         if run.status in DEAD_STATUSES and (match["staging"] or run.result_version_id is None):

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from peft import PeftModel
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED, BadInput
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
 from editing.lora import EditConfig, EditResult, apply_edit, save_adapter
 from editing.model_refs import resolve_ref
-from editing.models import LoadedModel, load_config_and_tokenizer, load_model
+from editing.models import LoadedModel, ScorableModel, load_config_and_tokenizer, load_model
 from editing.orphans import remove_orphan_adapters
 from editing.preflight import check_context, check_edit_fits, check_texts, context_length
 from editing.probes import (
@@ -166,6 +166,8 @@ def _base_ref(spec: EditSpec, store: Store, version_id: int | None) -> str:
             version = store.model_version(version.parent_id)
     except LookupError as exc:
         raise RunInputError(f"model: {exc}") from exc
+    if version.ref is None:  # the store gives every root version a ref; a hand-edited database may not
+        raise RunInputError(f"model: stored version {version.id} has no model reference; re-create it")
     return version.ref
 
 
@@ -228,9 +230,12 @@ def load_version(store: Store, version_id: int) -> tuple[LoadedModel, list[store
     while chain[-1].parent_id is not None:
         chain.append(store.model_version(chain[-1].parent_id))
     chain.reverse()
-    loaded = load_model(chain[0].ref)
-    for version in chain[1:]:
-        loaded.model = PeftModel.from_pretrained(loaded.model, version.adapter_path).merge_and_unload()
+    root, adapters = chain[0], chain[1:]
+    if root.ref is None or any(v.adapter_path is None for v in adapters):
+        raise RunInputError(f"model version {version_id}: its chain lacks a base model or an adapter path")
+    loaded = load_model(root.ref)
+    for version in adapters:
+        loaded.model = PeftModel.from_pretrained(loaded.model, str(version.adapter_path)).merge_and_unload()
     return loaded, chain
 
 
@@ -239,7 +244,9 @@ def _library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), **{n: metadata.version(n) for n in names}}
 
 
-def _validator(plan: RunPlan, loaded: LoadedModel, before: list[ProbeScore]):
+def _validator(
+    plan: RunPlan, loaded: LoadedModel, before: list[ProbeScore]
+) -> Callable[[PeftModel], tuple[bool, dict[str, float]]] | None:
     """Early stopping: done once the val probes meet every gate on rate metrics (point values)."""
     val_probes = [p for p in plan.probes if p.split == "val"]
     gates = [parse_gate(name, threshold) for name, threshold in plan.spec.gates.items()]
@@ -249,7 +256,7 @@ def _validator(plan: RunPlan, loaded: LoadedModel, before: list[ProbeScore]):
     def validate(model: PeftModel) -> tuple[bool, dict[str, float]]:
         after = score_probes(model, loaded.tokenizer, val_probes, plan.spec.chat, continue_kinds=("control",))
         rates = rate_metrics(after, before=val_before, split="val")
-        values = {name: est.value for name, est in rates.items() if est.n}
+        values = {name: est.value for name, est in rates.items() if est.value is not None}
         checked = [g for g in gates if g.name in values]
         # a degenerate interval at the point value: passes exactly when the value does
         done = bool(checked) and all(
@@ -260,13 +267,14 @@ def _validator(plan: RunPlan, loaded: LoadedModel, before: list[ProbeScore]):
     return validate if val_probes and gates else None
 
 
-def _measure(plan: RunPlan, loaded: LoadedModel, before: list[ProbeScore]):
+def _measure(plan: RunPlan, loaded: LoadedModel, before: list[ProbeScore]) -> Callable[[PeftModel], dict[str, float]]:
     test_probes = [p for p in plan.probes if p.split == "test"]
     test_before = [s for s in before if s.probe.split == "test"]
 
     def measure(model: PeftModel) -> dict[str, float]:
         after = score_probes(model, loaded.tokenizer, test_probes, plan.spec.chat, continue_kinds=("control",))
-        return {k: v.value for k, v in rate_metrics(after, before=test_before, split="test").items() if v.n}
+        rates = rate_metrics(after, before=test_before, split="test")
+        return {name: est.value for name, est in rates.items() if est.value is not None}
 
     return measure
 
@@ -430,7 +438,7 @@ def _load(plan: RunPlan, store: Store) -> tuple[LoadedModel, int, list[store_rec
 
 
 def _score_phase(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, plan: RunPlan, prompts: list[str]
+    model: ScorableModel, tokenizer: PreTrainedTokenizerBase, plan: RunPlan, prompts: list[str]
 ) -> PhaseScores:
     """Score every probe, the fluency text and the generation prompts: called once before, once after."""
     return PhaseScores(

@@ -195,18 +195,19 @@ class EditSpec:
 
 def _check_type(value: Any, hint: Any, where: str) -> Any:
     origin, args = get_origin(hint), get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     if origin is Literal:
         if value not in args:
             raise SpecError(f"{where} must be one of {', '.join(map(str, args))}, got {value!r}")
         return value
-    if origin in (list, dict):
-        expected = list if origin is list else dict
-        if not isinstance(value, expected):
-            raise SpecError(f"{where} must be a {expected.__name__}, got {value!r}")
-        if origin is list:
-            return [_check_type(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is list:
+        if not isinstance(value, list):
+            raise SpecError(f"{where} must be a list, got {value!r}")
+        return [_check_type(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise SpecError(f"{where} must be a dict, got {value!r}")
         return {str(k): _check_type(v, args[1], f"{where}.{k}") for k, v in value.items()}
     if args:  # a union such as `str | None` or `str | list[str]`
         for option in args:
@@ -318,7 +319,7 @@ def spec_reference_markdown() -> str:
         nested = []
         for f in dataclasses.fields(cls):
             hint = get_type_hints(cls)[f.name]
-            if dataclasses.is_dataclass(hint):
+            if isinstance(hint, type) and dataclasses.is_dataclass(hint):
                 nested.append((hint, f"{prefix}.{f.name}" if prefix else f.name))
                 default = "(section)"
             elif f.default is not dataclasses.MISSING:

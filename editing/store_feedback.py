@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from editing.training_data import Feedback
+from editing.training_data import Feedback, JudgmentKind
 from store import Store
 from store import records as store_records
 
@@ -26,9 +26,13 @@ def feedback_from_store(judgment: store_records.Judgment) -> Feedback:
             tags=judgment.tags,
             id=f"judgment:{judgment.id}",
         )
+    # the store's CHECK allows only these two kinds besides preference
+    kind: JudgmentKind = (
+        "correction" if judgment.kind == "correction" else "rating"
+    )  # the store's CHECK allows no other
     return Feedback(
         judgment.annotator,
-        judgment.kind,
+        kind,
         judgment.prompt,
         judgment.verdict,
         output=judgment.output,
@@ -47,7 +51,13 @@ def store_feedback(
     include_disabled: bool = False,
 ) -> tuple[list[Feedback], int]:
     """The selected judgments, and how many more disabled accounts made (left out unless `include_disabled`)."""
-    selector = {"tags": list(tags) or None, "status": status, "annotators": list(annotators) or None}
-    stored = store.judgments_for(**selector, include_disabled=include_disabled)
-    excluded = 0 if include_disabled else store.count_disabled_judgments(**selector)
+    tag_list, annotator_list = list(tags) or None, list(annotators) or None
+    stored = store.judgments_for(
+        tags=tag_list, status=status, annotators=annotator_list, include_disabled=include_disabled
+    )
+    excluded = (
+        0
+        if include_disabled
+        else store.count_disabled_judgments(tags=tag_list, status=status, annotators=annotator_list)
+    )
     return [feedback_from_store(j) for j in stored], excluded
