@@ -27,9 +27,7 @@ def feedback_from_store(judgment: store_records.Judgment) -> Feedback:
             id=f"judgment:{judgment.id}",
         )
     # the store's CHECK allows only these two kinds besides preference
-    kind: JudgmentKind = (
-        "correction" if judgment.kind == "correction" else "rating"
-    )  # the store's CHECK allows no other
+    kind: JudgmentKind = "correction" if judgment.kind == "correction" else "rating"
     return Feedback(
         judgment.annotator,
         kind,
