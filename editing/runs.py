@@ -421,7 +421,13 @@ def _impact(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The report's measured sections, and the test probes that copy a training prompt."""
     test_probes = [p for p in plan.probes if p.split == "test"]
-    contamination = find_contamination(test_probes, sorted({e.prompt for e in plan.selection.examples}))
+    answers: dict[str, set[str]] = {}
+    for example in plan.selection.examples:
+        answers.setdefault(example.prompt, set()).update(a for a in (example.completion, example.rejected) if a)
+    training_prompts = sorted(answers)
+    contamination = find_contamination(
+        test_probes, training_prompts, training_answers=[sorted(answers[p]) for p in training_prompts]
+    )
     impact = measure_impact(
         before.probes,
         after.probes,
@@ -431,7 +437,7 @@ def _impact(
         generations=generations,
         gates=plan.spec.gates,
         strict=strict,
-        contaminated=bool(contamination),
+        contamination=contamination,
         seed=plan.spec.train.seed,
     )
     return impact, contamination

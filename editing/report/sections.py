@@ -294,9 +294,11 @@ def build_contamination(rows: Sequence[Mapping[str, Any]]) -> ContaminationWarni
 
 
 def build_summary(report: Mapping[str, Any], with_took: bool = True) -> list[SummaryList]:
-    """What leaked and what else moved, always; what took, when asked for and the summary has it."""
+    """What the model now says (first, when the run read greedy continuations), what leaked and what
+    else moved, always; what took, when asked for and the summary has it."""
     summary = report.get("summary") or {}
-    lists = [
+    lists = [SummaryList("says", "What the model now says", list(summary["says"]))] if summary.get("says") else []
+    lists += [
         SummaryList("leaked", "What leaked", list(summary.get("leaked", []))),
         SummaryList("moved", "What else moved", list(summary.get("moved", []))),
     ]
