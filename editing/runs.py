@@ -218,9 +218,12 @@ def _validator(plan: RunPlan, loaded: LoadedModel, before: list[ProbeScore]):
     gates = [parse_gate(name, threshold) for name, threshold in plan.spec.gates.items()]
     gates = [g for g in gates if METRICS[g.name].rate]
     val_before = [s for s in before if s.probe.split == "val"]
+    # controls need a continuation to tell whether they changed; a `says` gate needs its kind's too
+    said_kinds = {METRICS[g.name].probe_kind for g in gates if (METRICS[g.name].counts or "").startswith("says_")}
+    continue_kinds = tuple(sorted({"control", *(k for k in said_kinds if k)}))
 
     def validate(model: PeftModel) -> tuple[bool, dict[str, float]]:
-        after = score_probes(model, loaded.tokenizer, val_probes, plan.spec.chat, continue_kinds=("control",))
+        after = score_probes(model, loaded.tokenizer, val_probes, plan.spec.chat, continue_kinds=continue_kinds)
         rates = rate_metrics(after, before=val_before, split="val")
         values = {name: est.value for name, est in rates.items() if est.n}
         checked = [g for g in gates if g.name in values]

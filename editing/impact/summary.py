@@ -239,8 +239,8 @@ def _margin_sentence(control_margin: Mapping[str, Any] | None) -> list[str]:
     direction = "fell" if control_margin["value"] < 0 else "rose"
     return [
         f"Control margins {direction} by {abs(control_margin['value']):.2f} nats on average "
-        f"({_interval(control_margin)}, p = {control_margin['p_value']:.3g}, "
-        f"the smallest p {control_margin['n']} probes can give being {control_margin['p_min']:.3g})."
+        f"({_interval(control_margin)}, p = {control_margin['p_value']:.3g} over {control_margin['n']} probes, "
+        f"where the smallest p the test can give is {control_margin['p_min']:.3g})."
     ]
 
 

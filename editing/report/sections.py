@@ -248,7 +248,8 @@ def gate_badge(status: str) -> Badge:
 
 
 def finding_badge(finding: str) -> Badge:
-    return Badge(finding, finding, alarming=finding in BAD_FINDINGS)
+    """The finding's word; its colour class is the word with spaces as hyphens (`third-answer`)."""
+    return Badge(finding.replace(" ", "-"), finding, alarming=finding in BAD_FINDINGS)
 
 
 def build_verdict(report: Mapping[str, Any]) -> Verdict:
