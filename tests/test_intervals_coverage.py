@@ -30,4 +30,3 @@ def test_bootstrap_intervals_cover_the_true_mean_about_95_percent() -> None:
         estimate = bootstrap_mean(sample, seed=replicate, n_resamples=2_000)
         covered.append(estimate.ci_low <= 0.3 <= estimate.ci_high)
     assert 0.90 <= np.mean(covered) <= 0.98, np.mean(covered)
-

@@ -171,9 +171,7 @@ def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminat
         if thirds:
             sentence += (
                 f" Yet on {len(thirds)} of them the model says neither answer (a third answer), "
-                "so the margin's win is not what it says, e.g. "
-                + "; ".join(_said(r) for r in thirds[:3])
-                + "."
+                "so the margin's win is not what it says, e.g. " + "; ".join(_said(r) for r in thirds[:3]) + "."
             )
         missed = [r for r in kind_rows if r["finding"] == "missed"]
         if missed:

@@ -346,7 +346,9 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
             [
                 Cell(kind),
                 Cell(text.estimate_text(margins[kind], fmt="+.3f"), numeric=True),
-                Cell(text.p_value_text(margins[kind].get("p_value")), numeric=True),
+                Cell(text.margin_p_text(margins[kind]), numeric=True),
+                Cell(text.p_value_text(margins[kind].get("p_min")), numeric=True),
+                Cell(text.test_text(margins[kind])),
                 Cell(str(margins[kind].get("n", 0)), numeric=True),
             ]
             for kind in kinds
@@ -354,7 +356,7 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
         subsections.append(
             Subsection(
                 "Margin change: how far the log-prob margin (target − foil) moved, per kind",
-                Table(["Kind", "Mean change [95% CI] (nats)", "p (paired bootstrap)", "n"], rows),
+                Table(["Kind", "Mean change [95% CI] (nats)", "p", "Smallest possible p", "Test", "n"], rows),
                 IntervalChart(
                     "Mean margin change per kind (after − before), 95% intervals",
                     kinds,
@@ -388,7 +390,9 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
         f"Metrics, before and after ({metrics.get('split', 'test')} split)",
         table,
         "Rates carry Wilson intervals, means bootstrap intervals (seeded). p tests the change per probe, paired: "
-        "McNemar's exact test on success flips, a paired bootstrap for means. Hover a metric for what it measures.",
+        "McNemar's exact test on success flips, a paired bootstrap for means, a sign-flip test for margin changes "
+        "(none below 6 moved probes: too few to test). `says` rates read the greedy continuation: does it begin "
+        "with the target, the foil or a third answer? Hover a metric for what it measures.",
         rates_chart,
         subsections,
     )

@@ -63,6 +63,13 @@ def p_value_text(p_value: float | None) -> str:
     return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
 
 
+def margin_p_text(change: Mapping[str, Any]) -> str:
+    """A margin change's p-value, or "too few probes to test" when the sign-flip test could not run."""
+    if change.get("p_value") is None and change.get("value") is not None and "p_min" in change:
+        return "too few probes to test"
+    return p_value_text(change.get("p_value"))
+
+
 def test_text(test: Mapping[str, Any] | None) -> str:
     """Which paired test gave the p-value, with McNemar's discordant counts when it has them."""
     if not test or test.get("test") is None:
