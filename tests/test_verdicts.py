@@ -109,7 +109,7 @@ def test_damaging_edit_reports_third_answers_and_what_perplexity_cannot_see(toyw
     assert thirds, "the shuffle makes the model answer with other capitals"
     for row in thirds:  # the margin says the target won, the greedy answer is neither
         assert row["success_after"] and row["says_after"] == "third"
-        assert not row["continuation_after"].strip().startswith((row["target"], row["foil"]))
+        assert answer_in_words(row["continuation_after"], row["target"], row["foil"]) == "third"
     leaks = [r for r in test_rows if r["kind"] == "leak"]
     after_rates = impact["metrics"]["after"]
     said_third = sum(r["says_after"] == "third" for r in leaks)
@@ -263,3 +263,21 @@ def test_two_probes_per_kind_are_too_few_to_test() -> None:
     moved = " ".join(impact["summary"]["moved"])
     assert f"too few probes to test (fewer than {MIN_TESTABLE_PAIRS} moved)" in moved
     assert "p = " not in moved
+
+
+# --- 5. damage that perplexity cannot see ------------------------------------------------------------
+
+
+def test_summary_says_what_perplexity_measures_and_when_it_missed_damage_the_controls_saw() -> None:
+    control = Probe("c", "The capital of Tragrunia is", "Pailaiburg", "Velmora", "control", "test", "capital")
+    before = [hand_score(control, 3.0, " Pailaiburg.")]
+    after = [hand_score(control, 1.0, " Mosograd.")]  # answers with another capital: damaged
+    nll_before = [[2.0, 2.0, 2.0]] * 10
+    fell = measure_impact(before, after, nll_before=nll_before, nll_after=[[1.8, 1.9, 2.0]] * 10)
+    moved = " ".join(fell["summary"]["moved"])
+    assert "it measures how fluent the model is on that neutral text only" in moved
+    assert "1 test control probe changed while perplexity did not rise" in moved
+    rose = measure_impact(before, after, nll_before=nll_before, nll_after=[[2.5, 2.6, 2.7]] * 10)
+    assert "did not rise" not in " ".join(rose["summary"]["moved"])
+    held = measure_impact(before, before, nll_before=nll_before, nll_after=[[1.8, 1.9, 2.0]] * 10)
+    assert "did not rise" not in " ".join(held["summary"]["moved"])
