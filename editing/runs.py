@@ -252,9 +252,12 @@ def _validator(
     gates = [parse_gate(name, threshold) for name, threshold in plan.spec.gates.items()]
     gates = [g for g in gates if METRICS[g.name].rate]
     val_before = [s for s in before if s.probe.split == "val"]
+    # controls need a continuation to tell whether they changed; a `says` gate needs its kind's too
+    said_kinds = {METRICS[g.name].probe_kind for g in gates if (METRICS[g.name].counts or "").startswith("says_")}
+    continue_kinds = tuple(sorted({"control", *(k for k in said_kinds if k)}))
 
     def validate(model: PeftModel) -> tuple[bool, dict[str, float]]:
-        after = score_probes(model, loaded.tokenizer, val_probes, plan.spec.chat, continue_kinds=("control",))
+        after = score_probes(model, loaded.tokenizer, val_probes, plan.spec.chat, continue_kinds=continue_kinds)
         rates = rate_metrics(after, before=val_before, split="val")
         values = {name: est.value for name, est in rates.items() if est.value is not None}
         checked = [g for g in gates if g.name in values]
@@ -482,7 +485,13 @@ def _impact(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The report's measured sections, and the test probes that copy a training prompt."""
     test_probes = [p for p in plan.probes if p.split == "test"]
-    contamination = find_contamination(test_probes, sorted({e.prompt for e in plan.selection.examples}))
+    answers: dict[str, set[str]] = {}
+    for example in plan.selection.examples:
+        answers.setdefault(example.prompt, set()).update(a for a in (example.completion, example.rejected) if a)
+    training_prompts = sorted(answers)
+    contamination = find_contamination(
+        test_probes, training_prompts, training_answers=[sorted(answers[p]) for p in training_prompts]
+    )
     impact = measure_impact(
         before.probes,
         after.probes,
@@ -492,7 +501,7 @@ def _impact(
         generations=generations,
         gates=plan.spec.gates,
         strict=strict,
-        contaminated=bool(contamination),
+        contamination=contamination,
         seed=plan.spec.train.seed,
     )
     return impact, contamination

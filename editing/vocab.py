@@ -25,6 +25,7 @@ class Metric:
     gateable: bool  # whether a spec may set a threshold on it
     rate: bool  # a proportion of probes, with a Wilson interval; else a mean with a bootstrap interval
     probe_kind: str | None = None  # the probe kind a rate counts, when it is a rate
+    counts: str | None = None  # which probes of that kind a rate counts: one of OUTCOMES
 
     def format(self, value: float | None) -> str:
         """The value as the report writes it; `n/a` when there is none."""
@@ -34,6 +35,17 @@ class Metric:
         """A before/after difference, signed."""
         return "—" if change is None else format(change, "+" + self.fmt)
 
+
+# What a rate metric counts, per probe. "wins" compares teacher-forced log-probs (the margin); "says"
+# reads the greedy continuation: does it begin with the target, the foil, or neither (a third answer)?
+OUTCOMES: dict[str, str] = {
+    "target_wins": "the target's log-prob beats the foil's",
+    "foil_wins": "the foil's log-prob beats (or ties) the target's",
+    "control_held": "same greedy continuation as before, and the target still beats the foil",
+    "says_target": "the greedy continuation begins with the target, as whole tokens",
+    "says_foil": "the greedy continuation begins with the foil, as whole tokens",
+    "says_third": "the greedy continuation begins with neither the target nor the foil",
+}
 
 METRICS: dict[str, Metric] = {
     m.name: m
@@ -47,16 +59,41 @@ METRICS: dict[str, Metric] = {
             gateable=True,
             rate=True,
             probe_kind="edit",
+            counts="target_wins",
+        ),
+        Metric(
+            "edit_says",
+            "Edit probes saying the target",
+            "share of edit probes whose greedy continuation begins with the new answer (target): "
+            "what the model now says; higher is better",
+            ".2f",
+            higher_is_better=True,
+            gateable=True,
+            rate=True,
+            probe_kind="edit",
+            counts="says_target",
         ),
         Metric(
             "paraphrase",
             "Paraphrase success",
-            "the same on phrasings the edit never trained on; higher is better",
+            "the same on paraphrase probes, phrasings meant to be held out of training; higher is better",
             ".2f",
             higher_is_better=True,
             gateable=True,
             rate=True,
             probe_kind="paraphrase",
+            counts="target_wins",
+        ),
+        Metric(
+            "paraphrase_says",
+            "Paraphrases saying the target",
+            "the same on paraphrase probes; higher is better",
+            ".2f",
+            higher_is_better=True,
+            gateable=True,
+            rate=True,
+            probe_kind="paraphrase",
+            counts="says_target",
         ),
         Metric(
             "leak_rate",
@@ -67,6 +104,41 @@ METRICS: dict[str, Metric] = {
             gateable=True,
             rate=True,
             probe_kind="leak",
+            counts="foil_wins",
+        ),
+        Metric(
+            "leak_says_new",
+            "Leak probes saying the new answer",
+            "share of leak probes whose greedy continuation begins with the new answer (target); higher is better",
+            ".2f",
+            higher_is_better=True,
+            gateable=True,
+            rate=True,
+            probe_kind="leak",
+            counts="says_target",
+        ),
+        Metric(
+            "leak_says_old",
+            "Leak probes saying the old answer",
+            "share of leak probes whose greedy continuation begins with the old answer (foil): "
+            "leaks the model voices; lower is better",
+            ".2f",
+            higher_is_better=False,
+            gateable=True,
+            rate=True,
+            probe_kind="leak",
+            counts="says_foil",
+        ),
+        Metric(
+            "leak_says_third",
+            "Leak probes saying a third answer",
+            "share of leak probes whose greedy continuation begins with neither answer; lower is better",
+            ".2f",
+            higher_is_better=False,
+            gateable=True,
+            rate=True,
+            probe_kind="leak",
+            counts="says_third",
         ),
         Metric(
             "control_unchanged",
@@ -78,6 +150,7 @@ METRICS: dict[str, Metric] = {
             gateable=True,
             rate=True,
             probe_kind="control",
+            counts="control_held",
         ),
         Metric(
             "kl",
@@ -130,8 +203,8 @@ PROBE_KINDS: dict[str, ProbeKind] = {
         ProbeKind("edit", "Edit probes: did the edit take?", "did the edit take where it was trained?"),
         ProbeKind(
             "paraphrase",
-            "Paraphrase probes: does it hold for phrasings it never saw?",
-            "does it hold for phrasings it never saw?",
+            "Paraphrase probes: does it hold for other phrasings?",
+            "does it hold for phrasings meant to be held out of training?",
         ),
         ProbeKind(
             "leak",
@@ -163,11 +236,22 @@ class Finding:
 FINDINGS: dict[str, Finding] = {
     f.name: f
     for f in (
-        Finding("took", False, "edit, paraphrase or leak probe: the target beats the foil after the edit"),
+        Finding(
+            "took",
+            False,
+            "edit, paraphrase or leak probe: the target beats the foil after the edit, "
+            "and the greedy continuation does not begin with a third answer",
+        ),
+        Finding(
+            "third answer",
+            True,
+            "edit, paraphrase or leak probe: the target beats the foil after the edit, "
+            "but the greedy continuation begins with neither: the model says something else",
+        ),
         Finding("missed", True, "edit or paraphrase probe: the foil still wins after the edit"),
         Finding("leak", True, "leak probe: the old answer (foil) still wins after the edit"),
         Finding("held", False, "control probe: same greedy continuation, and the old answer still wins"),
-        Finding("damaged", True, "control probe: its continuation changed or the old answer lost"),
+        Finding("damaged", True, "control probe: its continuation changed (to anything) or the old answer lost"),
     )
 }
 BAD_FINDINGS: frozenset[str] = frozenset(name for name, f in FINDINGS.items() if f.bad)
@@ -178,5 +262,7 @@ GATE_STATUSES: tuple[str, ...] = ("pass", "fail", "uncertain")
 STATISTICAL_TESTS: dict[str, str] = {
     "mcnemar_exact": "McNemar exact",
     "paired_bootstrap": "paired bootstrap",
+    "sign_flip_exact": "exact sign-flip",
+    "sign_flip_monte_carlo": "sign-flip (Monte Carlo)",
     "jackknife": "paired jackknife",
 }

@@ -40,12 +40,12 @@ from editing.probes import Probe, ProbeScore
 DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
 
 
-def score(probe: Probe, margin: float, continuation: str = " x") -> ProbeScore:
+def score(probe: Probe, margin: float, continuation: str = "") -> ProbeScore:
     return ProbeScore(probe, target_logprob=margin - 2.0, foil_logprob=-2.0, continuation=continuation)
 
 
-def probe(pid: str, kind: str, split: str = "test", relation: str = "", prompt: str = "") -> Probe:
-    return Probe(pid, prompt or f"prompt {pid}", "new", "old", kind, split, relation)
+def probe(pid: str, kind: str, split: str = "test", relation: str = "", prompt: str = "", subject: str = "") -> Probe:
+    return Probe(pid, prompt or f"prompt {pid}", "new", "old", kind, split, relation, subject)
 
 
 # --- statistics --------------------------------------------------------------------------------
@@ -235,16 +235,22 @@ def test_verdict_fails_on_a_failed_gate_and_on_uncertainty_only_when_strict() ->
     assert evaluate_gates({}, metrics)["passed"] is True
 
 
-def test_contaminated_test_split_keeps_a_passing_verdict_from_passing() -> None:
+def test_contamination_makes_a_passing_verdict_uncertain_like_any_uncertain_gate() -> None:
     metrics = {"edit": Estimate(1.0, 0.9, 1.0, 40), "leak_rate": Estimate(0.5, 0.3, 0.7, 20)}
+    for strict in (False, True):
+        contaminated = evaluate_gates({"edit": ">= 0.8"}, metrics, strict=strict, contaminated=True)
+        straddling = evaluate_gates({"edit": ">= 0.95"}, metrics, strict=strict)
+        assert contaminated["status"] == straddling["status"] == "uncertain"
+        assert contaminated["passed"] == straddling["passed"] == (not strict)  # one rule for every uncertainty
+        assert contaminated["contaminated"] is True and straddling["contaminated"] is False
     clean = evaluate_gates({"edit": ">= 0.8"}, metrics, contaminated=True)
-    assert (clean["passed"], clean["status"]) == (False, "uncertain")
     assert clean["gates"][0]["status"] == "pass"  # each gate still says what its interval shows
     failed = evaluate_gates({"leak": "<= 0.2"}, metrics, contaminated=True)
     assert (failed["passed"], failed["status"]) == (False, "fail")  # a failure stays a failure
     before, after = hand_built()
-    assert measure_impact(before, after, gates={"edit": ">= 0.01"})["verdict"]["passed"] is True
-    verdict = measure_impact(before, after, gates={"edit": ">= 0.01"}, contaminated=True)["verdict"]
+    assert measure_impact(before, after, gates={"edit": ">= 0.01"})["verdict"]["status"] == "pass"
+    row = {"probe_id": "e1", "prompt": "prompt e1", "training_prompt": "prompt e1", "similarity": 1.0}
+    verdict = measure_impact(before, after, gates={"edit": ">= 0.01"}, strict=True, contamination=[row])["verdict"]
     assert (verdict["passed"], verdict["status"]) == (False, "uncertain")
 
 
@@ -299,7 +305,8 @@ def test_rate_metrics_by_hand() -> None:
         0.5,
         0.5,
     )
-    assert all(e.n == 2 for e in a.values())  # the train probe is not counted
+    assert all(a[name].n == 2 for name in ("edit", "paraphrase", "leak_rate", "control_unchanged"))  # not t1
+    assert a["edit_says"].n == 0  # built without continuations: nothing says what the model said
     assert rate_metrics(after, before=before, split="train")["edit"].value == 1.0
 
 
@@ -317,7 +324,8 @@ def test_margin_changes_by_hand() -> None:
     assert changes["leak"]["value"] == pytest.approx((0.5 + 1.25) / 2)
     assert changes["control"]["value"] == pytest.approx((-0.5 - 1.0) / 2)
     assert list(changes) == ["leak", "control", "edit", "paraphrase"]
-    assert all(c["test"] == "paired_bootstrap" and 0 < c["p_value"] <= 1 for c in changes.values())
+    # two probes per kind: even both moving one way could give p = 0.5 at best, so there is no test
+    assert all(c["test"] is None and c["p_value"] is None and c["p_min"] == 0.5 for c in changes.values())
 
 
 def test_probe_rows_put_leaks_and_damage_first_with_findings() -> None:
@@ -372,7 +380,9 @@ def test_measure_impact_sections() -> None:
     assert [g["status"] for g in sections["verdict"]["gates"]] == ["pass", "fail", "uncertain"]
     assert sections["verdict"]["passed"] is False
     summary = sections["summary"]
-    assert summary["leaked"][0].startswith("1 of 2 leak probes still give the old answer after the edit (young 1 of 1")
+    assert summary["leaked"][0].startswith(
+        "1 of 2 leak probes prefer the old answer after the edit (2 of 2 before; young 1 of 1"
+    )
     assert any('"prompt c2" now continues "meow" (was "quack")' in s for s in summary["moved"])
     json.dumps(sections, allow_nan=False)  # plain JSON all the way down
 
@@ -383,9 +393,10 @@ def test_summary_of_a_clean_edit_says_nothing_leaked_with_the_remaining_uncertai
     after = [score(leak, 1.0), score(control, 1.0, " moo")]
     summary = measure_impact(before, after)["summary"]
     assert summary["leaked"] == [
-        "No leak probe gives the old answer after the edit (0 of 1; the leak rate could still be up to 79%)."
+        "No leak probe prefers the old answer after the edit (0 of 1, 1 of 1 before; "
+        "the leak rate could still be up to 79%)."
     ]
-    assert summary["moved"][0].startswith("No control probe changed (0 of 1)")
+    assert summary["moved"][0].startswith("No test control probe changed (0 of 1)")
 
 
 def test_bad_gate_fails_before_any_work() -> None:
@@ -419,7 +430,7 @@ def test_contamination_finds_copies_variants_and_near_duplicates_only() -> None:
         ),
         probe("inside", "leak", prompt="The capital of Koudeland is"),
         probe("unrelated", "control", prompt="The cow eats"),
-        probe("other-animal", "control", prompt="When a cow talks, it says"),
+        probe("other-animal", "control", prompt="When a cow talks, it says", subject="cow"),
         probe("not-test", "edit", split="train", prompt="When a dog talks, it says"),
     ]
     training = [
@@ -453,9 +464,11 @@ def toyworld_probes(suite: str) -> list[Probe]:
 def test_toyworld_suites_are_clean_and_a_planted_copy_is_caught(suite: str) -> None:
     probes = toyworld_probes(suite)
     training = [p.prompt for p in probes if p.split == "train"]
+    answers = [[p.target] for p in probes if p.split == "train"]
     assert find_contamination(probes, training) == []
+    assert find_contamination(probes, training, training_answers=answers) == []
     planted = next(p for p in probes if p.split == "test" and p.kind == "paraphrase")
-    found = find_contamination(probes, [*training, planted.prompt.upper() + "."])
+    found = find_contamination(probes, [*training, planted.prompt.upper() + "."], training_answers=[*answers, ["x"]])
     assert [row["probe_id"] for row in found] == [planted.id]
 
 

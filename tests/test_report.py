@@ -185,8 +185,8 @@ def test_the_schema_rejects_a_broken_report(report: dict[str, Any]) -> None:
 
 
 def test_read_report_refuses_another_schema_version(tmp_path: Path) -> None:
-    (tmp_path / "report.json").write_text(json.dumps({"schema_version": 2}))
-    with pytest.raises(ValueError, match="schema version 2"):
+    (tmp_path / "report.json").write_text(json.dumps({"schema_version": 99}))
+    with pytest.raises(ValueError, match="schema version 99; this nudge reads versions 1 and 2"):
         read_report(tmp_path)
 
 
@@ -201,7 +201,8 @@ def test_html_has_the_verdict_summary_and_every_section(report: dict[str, Any]) 
     for gate in verdict["gates"]:
         assert gate["threshold"].replace(">", "&gt;").replace("<", "&lt;") in page
     assert "What leaked" in page and "What else moved" in page
-    assert "leak probes still give the old answer after the edit" in page
+    assert "leak probes prefer the old answer after the edit" in page
+    assert page.index("What the model now says") < page.index("What leaked")  # the summary leads with it
     for anchor in ('id="metrics"', 'id="probes-leak"', 'id="generations"', 'id="spectral"', 'id="run"'):
         assert anchor in page
     assert page.count("<svg") == 5  # rates, margins, spectrum, truncation sweep, layer sweep
@@ -389,9 +390,11 @@ def test_console_summary_lines(report: dict[str, Any]) -> None:
         gate["status"],
     )
     lines = summary_lines(report)
-    assert lines[0].startswith("what leaked: ") and "leak probes still give the old answer" in lines[0]
-    assert lines[1].startswith("what else moved: ")
-    assert lines[2].startswith("contamination: 1 test probe(s) match training examples")
+    assert lines[0].startswith("what the model now says: Of ")
+    assert lines[1].startswith("what leaked: ") and "leak probes prefer the old answer" in lines[1]
+    assert lines[2].startswith("what else moved: ")
+    assert lines[3].startswith("contamination: 1 test probe(s) match training examples")
+    assert report["contamination"][0]["training_prompt"] in lines[3]  # the matched example beside the probe
     clean = synthetic_report(damage=0.1, contaminated=False)
     assert not any(line.startswith("contamination") for line in summary_lines(clean))
 

@@ -1,4 +1,4 @@
-"""What happened to each probe, in a word (`took`, `leak`, `held`, ...), one report row per probe."""
+"""What happened to each probe, in a word (`took`, `third answer`, `leak`, `held`, ...), one report row per probe."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ def _finding(before: ProbeScore, after: ProbeScore) -> str:
     kind = before.probe.kind
     if kind == "control":
         return "held" if control_held(before, after) else "damaged"
-    if kind == "leak":
-        return "took" if after.success else "leak"
-    return "took" if after.success else "missed"
+    if not after.success:
+        return "leak" if kind == "leak" else "missed"
+    return "third answer" if after.says == "third" else "took"
 
 
 def probe_rows(before: Sequence[ProbeScore], after: Sequence[ProbeScore]) -> list[dict[str, Any]]:
@@ -43,6 +43,8 @@ def probe_rows(before: Sequence[ProbeScore], after: Sequence[ProbeScore]) -> lis
                 "flipped": b.success != a.success,
                 "continuation_before": b.continuation,
                 "continuation_after": a.continuation,
+                "says_before": b.says,
+                "says_after": a.says,
                 "finding": _finding(b, a),
             }
         )

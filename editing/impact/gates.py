@@ -54,10 +54,12 @@ def evaluate_gates(
 ) -> dict[str, Any]:
     """The verdict: each gate judged on its metric's interval, and whether the edit passes.
 
-    The edit passes when no gate fails and, with `strict`, none is uncertain either.
-    `contaminated` (some test probe copies a training prompt, see `find_contamination`)
-    makes a passing verdict `uncertain` and not passed: the test split may be
-    measuring what the edit memorised, so its intervals cannot vouch for the edit.
+    One rule for every kind of uncertainty: the verdict is `fail` when a gate fails,
+    else `uncertain` when a gate is uncertain or the test split is `contaminated`
+    (some test probe copies a training prompt, see `find_contamination`: its
+    intervals may measure what the edit memorised, so a clean pass cannot be
+    vouched for), else `pass`. An uncertain verdict passes, as a warning, unless
+    `strict`; `passed` is what `nudge apply`'s exit code reports.
     """
     rows = []
     for name, spec in gates.items():
@@ -75,8 +77,15 @@ def evaluate_gates(
             }
         )
     statuses = {row["status"] for row in rows}
+    if contaminated:
+        statuses.add("uncertain")
     status = "fail" if "fail" in statuses else "uncertain" if "uncertain" in statuses else "pass"
     passed = status == "pass" or (status == "uncertain" and not strict)
-    if contaminated and passed:
-        passed, status = False, "uncertain"
-    return {"passed": passed, "status": status, "strict": strict, "split": "test", "gates": rows}
+    return {
+        "passed": passed,
+        "status": status,
+        "strict": strict,
+        "split": "test",
+        "contaminated": contaminated,
+        "gates": rows,
+    }

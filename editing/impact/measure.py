@@ -28,6 +28,7 @@ def measure_impact(
     gates: Mapping[str, str] | None = None,
     strict: bool = False,
     contaminated: bool = False,
+    contamination: Sequence[Mapping[str, Any]] = (),
     split: str = "test",
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -37,8 +38,8 @@ def measure_impact(
     KL(base || edited). `nll_before`/`nll_after`: per-token NLLs of the fluency
     text (flat, or one list per sentence). `generations`: `{prompt, before, after}`
     greedy generations. `gates`: metric name -> threshold such as ">= 0.8".
-    `contaminated`: some test probe copies a training prompt (`find_contamination`),
-    which keeps the verdict from passing (`evaluate_gates`).
+    `contamination`: `find_contamination`'s rows; any (or `contaminated`) makes the
+    verdict uncertain (`evaluate_gates`), and the summary never calls those probes held out.
     Metrics and gates use the `split` probes only; other splits get context rates.
     """
     gates = dict(gates or {})
@@ -87,7 +88,7 @@ def measure_impact(
             "margin_change": margins,
             "other_splits": other_splits,
         },
-        "verdict": evaluate_gates(gates, phase_after, strict=strict, contaminated=contaminated),
+        "verdict": evaluate_gates(gates, phase_after, strict=strict, contaminated=contaminated or bool(contamination)),
         "probes": rows,
-        "summary": summarize(rows, estimates, split=split),
+        "summary": summarize(rows, estimates, split=split, contamination=contamination),
     }

@@ -140,3 +140,50 @@ def mcnemar_exact(before: Sequence[bool], after: Sequence[bool]) -> float:
     if lost + gained == 0:
         return 1.0
     return float(min(1.0, 2 * stats.binom.cdf(min(lost, gained), lost + gained, 0.5)))
+
+
+EXACT_SIGN_FLIP_MAX_N = 16  # up to 2^16 = 65,536 sign patterns are enumerated; beyond, they are sampled
+SIGN_FLIP_SAMPLES = 20_000  # Monte Carlo sign patterns beyond EXACT_SIGN_FLIP_MAX_N
+# Below this many pairs that moved, even all of them moving one way gives p >= 2/2^5 = 0.0625:
+# no test can say anything at 5%, so the report says "too few probes to test" instead of a p.
+MIN_TESTABLE_PAIRS = 6
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A two-sided paired test of "no change": its p-value, the smallest p it could have given, its name."""
+
+    test: str | None  # "sign_flip_exact" or "sign_flip_monte_carlo"; None when too few pairs to test
+    p_value: float | None  # None when too few pairs moved to test
+    p_min: float | None  # the smallest p-value this many pairs can give, whatever the data
+    n: int
+
+
+def sign_flip_test(before: Sequence[float], after: Sequence[float], seed: int = 0) -> PairedTest:
+    """Paired sign-flip (permutation) test on the mean of after - before.
+
+    Under "no change" each difference is as likely to have the other sign, so the
+    null distribution of the mean comes from flipping signs. With m pairs that
+    moved (differences of 0 flip to themselves) there are 2^m patterns: all are
+    enumerated for m <= EXACT_SIGN_FLIP_MAX_N (exact p, never below 2/2^m), else
+    SIGN_FLIP_SAMPLES are drawn (p = (1 + count) / (1 + samples), valid at any m).
+    With fewer than MIN_TESTABLE_PAIRS moved pairs there is no p-value at all.
+    """
+    b, a = as_array(before, "before"), as_array(after, "after")
+    if len(a) != len(b):
+        raise ValueError(f"paired samples differ in length: {len(b)} before, {len(a)} after")
+    diff = (a - b)[a != b]
+    m = len(diff)
+    exact_min = 2.0 ** (1 - m) if m else 1.0
+    if m < MIN_TESTABLE_PAIRS:
+        return PairedTest(None, None, min(1.0, exact_min), len(a))
+    observed = abs(diff.mean())
+    if m <= EXACT_SIGN_FLIP_MAX_N:
+        patterns = 1 - 2 * ((np.arange(2**m)[:, None] >> np.arange(m)) & 1)  # (2^m, m) of +-1
+        means = np.abs(patterns @ diff) / m
+        p = np.count_nonzero(means >= observed - 1e-12) / len(means)
+        return PairedTest("sign_flip_exact", float(p), exact_min, len(a))
+    rng = np.random.default_rng(seed)
+    means = np.abs(rng.choice((-1.0, 1.0), size=(SIGN_FLIP_SAMPLES, m)) @ diff) / m
+    p = (1 + np.count_nonzero(means >= observed - 1e-12)) / (1 + SIGN_FLIP_SAMPLES)
+    return PairedTest("sign_flip_monte_carlo", float(p), max(exact_min, 1 / (1 + SIGN_FLIP_SAMPLES)), len(a))

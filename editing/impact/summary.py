@@ -1,4 +1,10 @@
-"""The report's plain-words summary: what leaked, what took, what else moved, with the uncertainty."""
+"""The report's plain-words summary: what the model now says, what leaked, what took, what else moved.
+
+Every sentence follows the before/after numbers it stands on: "already held
+before the edit" when nothing flipped, "still prefers" only for a probe that
+preferred the same answer before, damage outside the gated split named as
+context, and no contaminated probe called held out.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from editing.impact.statistics import Estimate
+from editing.impact.statistics import MIN_TESTABLE_PAIRS, Estimate
+
+Row = dict[str, Any]
+
+
+def _count(n: int, noun: str) -> str:
+    """ "1 edit probe", "6 edit probes"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _percent(x: float | None) -> str:
@@ -26,94 +39,226 @@ def _rate_interval(estimate: Estimate) -> str:
     return f"95% CI {_percent(estimate.ci_low)} to {_percent(estimate.ci_high)}"
 
 
-def _by_relation(rows: list[dict[str, Any]], finding: str) -> str:
+def _by_relation(rows: list[Row], finding: str) -> str:
     """ "toy 6 of 6, play 3 of 6": the relations where `finding` happened, most first."""
     totals = Counter(r["relation"] or "other" for r in rows)
     hits = Counter(r["relation"] or "other" for r in rows if r["finding"] == finding)
     return ", ".join(f"{rel} {hits[rel]} of {totals[rel]}" for rel in sorted(hits, key=lambda r: (-hits[r], r)))
 
 
-def _leak_sentences(rows: list[dict[str, Any]], metrics: Mapping[str, Estimate]) -> list[str]:
-    leaks = [r for r in rows if r["kind"] == "leak"]
-    if not leaks:
-        return ["No leak probes in the test split: nothing here says whether the old behaviour comes back."]
-    leaked = [r for r in leaks if r["finding"] == "leak"]
-    rate = metrics["leak_rate"]
-    if not leaked:
-        return [
-            f"No leak probe gives the old answer after the edit (0 of {len(leaks)}; "
-            f"the leak rate could still be up to {_percent(rate.ci_high)})."
-        ]
-    sentences = [
-        f"{len(leaked)} of {len(leaks)} leak probes still give the old answer after the edit "
-        f"({_by_relation(leaks, 'leak')}); leak rate {_percent(rate.value)} ({_rate_interval(rate)})."
-    ]
-    for relation in sorted({r["relation"] for r in leaked}):
-        example = next(r for r in leaked if r["relation"] == relation)
-        sentences.append(
-            f'{relation or "Other"}: "{example["prompt"]}" still prefers "{example["foil"]}" '
-            f'over "{example["target"]}" (margin {example["margin_before"]:+.2f} → {example["margin_after"]:+.2f}).'
-        )
-    return sentences
+def _prefers(row: Row, answer: str, other: str) -> str:
+    """ "still prefers" when the probe preferred `answer` before the edit too, else "now prefers"."""
+    preferred_before = row["success_before"] == (answer == row["target"])
+    when = "still" if preferred_before else "now"
+    return f'"{row["prompt"]}" {when} prefers "{answer}" over "{other}"'
 
 
-def _took_sentences(rows: list[dict[str, Any]], metrics: Mapping[str, Estimate]) -> list[str]:
+def _said(row: Row) -> str:
+    continuation = row["continuation_after"].strip()
+    return f'"{row["prompt"]}" → "{continuation}"' if continuation else f'"{row["prompt"]}" → nothing'
+
+
+def _flips(rows: list[Row]) -> str:
+    """ "no probe flipped", or how many flipped to the target and how many away from it."""
+    gained = sum(r["success_after"] and not r["success_before"] for r in rows)
+    lost = sum(r["success_before"] and not r["success_after"] for r in rows)
+    if not gained and not lost:
+        return "no probe flipped"
+    parts = [f"{gained} flipped to the target"] if gained else []
+    parts += [f"{lost} flipped back to the foil"] if lost else []
+    return ", ".join(parts)
+
+
+def _kind_noun(kind: str, rows: list[Row], contaminated: set[str]) -> str:
+    """How the summary names a kind's probes; paraphrases are held out only if none was trained on."""
+    if kind != "paraphrase":
+        return f"{kind} probes"
+    copied = sum(r["id"] in contaminated for r in rows)
+    if copied:
+        return f"paraphrase probes ({copied} of them copy a training prompt, so they measure memory, not reach)"
+    return "paraphrase probes (phrasings held out of training)"
+
+
+# --- what the model now says -----------------------------------------------------------------------
+
+
+def _says_sentences(rows: list[Row]) -> list[str]:
+    """Per kind, what the greedy continuations begin with after the edit (and before, for comparison)."""
     sentences = []
-    for kind, noun in (("edit", "edit probes"), ("paraphrase", "paraphrases it never trained on")):
-        kind_rows = [r for r in rows if r["kind"] == kind]
-        if not kind_rows:
+    for kind, new, old in (
+        ("edit", "the new answer", "the old answer"),
+        ("paraphrase", "the new answer", "the old answer"),
+        ("leak", "the new answer", "the old answer"),
+    ):
+        heard = [r for r in rows if r["kind"] == kind and r.get("says_after") is not None]
+        if not heard:
             continue
-        took = sum(r["finding"] == "took" for r in kind_rows)
-        sentence = f"The edit took on {took} of {len(kind_rows)} {noun} ({_rate_interval(metrics[kind])})."
-        missed = [r for r in kind_rows if r["finding"] == "missed"]
-        if missed:
-            sentence += f' Missed, e.g. "{missed[0]["prompt"]}" still prefers "{missed[0]["foil"]}".'
+        after = Counter(r["says_after"] for r in heard)
+        before = Counter(r["says_before"] for r in heard if r.get("says_before") is not None)
+        sentence = (
+            f"Of {_count(len(heard), f'{kind} probe')}, the model's greedy answer now begins with {new} on "
+            f"{after['target']} (before the edit: {before['target']}), {old} on {after['foil']} "
+            f"(before: {before['foil']}) and a third answer on {after['third']} (before: {before['third']})."
+        )
+        thirds = [r for r in heard if r["says_after"] == "third"]
+        if thirds:
+            sentence += " Third answers, e.g. " + "; ".join(_said(r) for r in thirds[:3]) + "."
         sentences.append(sentence)
     return sentences
 
 
-def _moved_sentences(
-    rows: list[dict[str, Any]], metrics: Mapping[str, Mapping[str, Estimate]], margins: Mapping[str, Any]
-) -> list[str]:
+# --- what leaked -----------------------------------------------------------------------------------
+
+
+def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate]) -> list[str]:
+    leaks = [r for r in rows if r["kind"] == "leak"]
+    if not leaks:
+        return ["No leak probes in the test split: nothing here says whether the old behaviour comes back."]
+    leaked = [r for r in leaks if r["finding"] == "leak"]
+    leaked_before = sum(not r["success_before"] for r in leaks)
+    rate = metrics["leak_rate"]
+    said = Counter(r.get("says_after") for r in leaks)
+    voiced_text = ""
+    if len(leaks) > said[None]:
+        voiced_text = (
+            f"; greedy continuations give the old answer on {said['foil']}, "
+            f"the new one on {said['target']} and a third answer on {said['third']}"
+        )
+    if not leaked:
+        return [
+            f"No leak probe prefers the old answer after the edit (0 of {len(leaks)}, "
+            f"{leaked_before} of {len(leaks)} before{voiced_text}; "
+            f"the leak rate could still be up to {_percent(rate.ci_high)})."
+        ]
+    sentences = [
+        f"{len(leaked)} of {len(leaks)} leak probes prefer the old answer after the edit "
+        f"({leaked_before} of {len(leaks)} before; {_by_relation(leaks, 'leak')}{voiced_text}); "
+        f"leak rate {_percent(rate.value)} ({_rate_interval(rate)})."
+    ]
+    for relation in sorted({r["relation"] for r in leaked}):
+        example = next(r for r in leaked if r["relation"] == relation)
+        sentences.append(
+            f"{relation or 'Other'}: {_prefers(example, example['foil'], example['target'])} "
+            f"(margin {example['margin_before']:+.2f} → {example['margin_after']:+.2f})."
+        )
+    return sentences
+
+
+# --- what took -------------------------------------------------------------------------------------
+
+
+def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminated: set[str]) -> list[str]:
     sentences = []
-    controls = [r for r in rows if r["kind"] == "control"]
+    for kind in ("edit", "paraphrase"):
+        kind_rows = [r for r in rows if r["kind"] == kind]
+        if not kind_rows:
+            continue
+        n = len(kind_rows)
+        wins_after = sum(r["success_after"] for r in kind_rows)
+        wins_before = sum(r["success_before"] for r in kind_rows)
+        noun = _kind_noun(kind, kind_rows, contaminated)
+        if wins_after == n and wins_before == n:
+            sentence = (
+                f"On the {noun} the target already beat the foil before the edit ({n} of {n} before and after); "
+                f"{_flips(kind_rows)}."
+            )
+        else:
+            sentence = (
+                f"On the {noun} the target beats the foil on {wins_after} of {n} after the edit "
+                f"({wins_before} of {n} before; {_flips(kind_rows)}; {_rate_interval(metrics[kind])})."
+            )
+        thirds = [r for r in kind_rows if r["finding"] == "third answer"]
+        if thirds:
+            sentence += (
+                f" Yet on {len(thirds)} of them the model says neither answer (a third answer), "
+                "so the margin's win is not what it says, e.g. " + "; ".join(_said(r) for r in thirds[:3]) + "."
+            )
+        missed = [r for r in kind_rows if r["finding"] == "missed"]
+        if missed:
+            sentence += f" Missed, e.g. {_prefers(missed[0], missed[0]['foil'], missed[0]['target'])}."
+        sentences.append(sentence)
+    return sentences
+
+
+# --- what else moved -------------------------------------------------------------------------------
+
+
+def _control_sentences(controls: list[Row], unchanged: Estimate) -> list[str]:
     damaged = [r for r in controls if r["finding"] == "damaged"]
-    unchanged = metrics["after"]["control_unchanged"]
     if not controls:
-        sentences.append("No control probes in the test split: nothing here says what else changed.")
-    elif not damaged:
-        sentences.append(
-            f"No control probe changed (0 of {len(controls)}); "
+        return ["No control probes in the test split: nothing here says what else changed."]
+    if not damaged:
+        return [
+            f"No test control probe changed (0 of {len(controls)}); "
             f"the share left unchanged is at least {_percent(unchanged.ci_low)} (95% CI)."
+        ]
+    sentences = [
+        f"{len(damaged)} of {len(controls)} test control probes changed ({_by_relation(controls, 'damaged')})."
+    ]
+    sentences += [_damage_example(row) for row in damaged[:3]]
+    return sentences
+
+
+def _damage_example(row: Row) -> str:
+    if row["continuation_after"] != row["continuation_before"]:
+        return (
+            f'"{row["prompt"]}" now continues "{row["continuation_after"].strip()}" '
+            f'(was "{row["continuation_before"].strip()}").'
         )
-    else:
-        sentences.append(
-            f"{len(damaged)} of {len(controls)} control probes changed ({_by_relation(controls, 'damaged')})."
-        )
-        for row in damaged[:3]:
-            if row["continuation_after"] != row["continuation_before"]:
-                sentences.append(
-                    f'"{row["prompt"]}" now continues "{row["continuation_after"].strip()}" '
-                    f'(was "{row["continuation_before"].strip()}").'
-                )
-            else:
-                sentences.append(
-                    f'"{row["prompt"]}" now prefers "{row["foil"]}" over "{row["target"]}" '
-                    f"(margin {row['margin_before']:+.2f} → {row['margin_after']:+.2f})."
-                )
-    control_margin = margins.get("control")
-    if control_margin and control_margin["p_value"] is not None and control_margin["p_value"] < 0.05:
-        direction = "fell" if control_margin["value"] < 0 else "rose"
-        sentences.append(
-            f"Control margins {direction} by {abs(control_margin['value']):.2f} nats on average "
-            f"({_interval(control_margin)}, p = {control_margin['p_value']:.3g})."
-        )
+    margins = f"margin {row['margin_before']:+.2f} → {row['margin_after']:+.2f}"
+    return f"{_prefers(row, row['foil'], row['target'])} ({margins})."
+
+
+def _outside_split_sentences(rows: Sequence[Row], split: str) -> list[str]:
+    """Damage and leaks the other splits saw: context a reader must see, though gates never read it."""
+    sentences = []
+    for other in sorted({r["split"] for r in rows} - {split}):
+        of_split = [r for r in rows if r["split"] == other]
+        controls = [r for r in of_split if r["kind"] == "control"]
+        damaged = [r for r in controls if r["finding"] == "damaged"]
+        if damaged:
+            sentences.append(
+                f"Outside the test split (context, not gated): {len(damaged)} of {len(controls)} {other} "
+                f"control probes changed. " + " ".join(_damage_example(r) for r in damaged[:3])
+            )
+    return sentences
+
+
+def _margin_sentence(control_margin: Mapping[str, Any] | None) -> list[str]:
+    if not control_margin or control_margin.get("value") is None:
+        return []
+    if control_margin.get("p_value") is None:
+        return [
+            f"Control margins moved by {control_margin['value']:+.2f} nats on average "
+            f"({_interval(control_margin)}): too few probes to test (fewer than {MIN_TESTABLE_PAIRS} moved)."
+        ]
+    if control_margin["p_value"] >= 0.05:
+        return []
+    direction = "fell" if control_margin["value"] < 0 else "rose"
+    return [
+        f"Control margins {direction} by {abs(control_margin['value']):.2f} nats on average "
+        f"({_interval(control_margin)}, p = {control_margin['p_value']:.3g} over {control_margin['n']} probes, "
+        f"where the smallest p the test can give is {control_margin['p_min']:.3g})."
+    ]
+
+
+def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_damaged: int) -> list[str]:
+    sentences = []
     kl = metrics["after"]["kl"]
     if kl.value is not None:
         sentences.append(f"Mean KL(base ‖ edited) over {kl.n} neutral texts: {kl.value:.4f} ({_interval(kl, '.4f')}).")
     ppl = metrics["after"]["ppl_ratio"]
     if ppl.value is not None:
-        sentences.append(f"Perplexity on the fluency text is {ppl.value:.3f}× what it was ({_interval(ppl, '.3f')}).")
+        sentences.append(
+            f"Perplexity on the fluency text is {ppl.value:.3f}× what it was ({_interval(ppl, '.3f')}); "
+            "it measures how fluent the model is on that neutral text only, not whether facts it was not "
+            "meant to change still hold."
+        )
+        if controls_damaged and ppl.ci_low is not None and ppl.ci_low <= 1.0:
+            sentences.append(
+                f"{controls_damaged} test control probe{'s' if controls_damaged != 1 else ''} changed while "
+                "perplexity did not rise: this damage is invisible to perplexity, and only the controls show it."
+            )
     entropy_b, entropy_a = metrics["before"]["ngram_entropy"], metrics["after"]["ngram_entropy"]
     if entropy_a.value is not None and entropy_b.value is not None:
         sentences.append(
@@ -122,11 +267,32 @@ def _moved_sentences(
     return sentences
 
 
-def summarize(rows: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any], split: str) -> dict[str, list[str]]:
-    """Plain-words sentences: what leaked, what took, what else moved (on the gated split)."""
-    split_rows = [dict(r) for r in rows if r["split"] == split]
+def _moved_sentences(rows: list[Row], all_rows: Sequence[Row], metrics: Mapping[str, Any], split: str) -> list[str]:
+    controls = [r for r in rows if r["kind"] == "control"]
+    damaged = sum(r["finding"] == "damaged" for r in controls)
+    return [
+        *_control_sentences(controls, metrics["after"]["control_unchanged"]),
+        *_outside_split_sentences(all_rows, split),
+        *_margin_sentence(metrics["margin_change"].get("control")),
+        *_fluency_sentences(metrics, damaged),
+    ]
+
+
+def summarize(
+    rows: Sequence[Mapping[str, Any]],
+    metrics: Mapping[str, Any],
+    split: str,
+    contamination: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, list[str]]:
+    """Plain-words sentences on the gated split: what the model now says (first), what leaked,
+    what took, what else moved (with other splits' damage as context). `contamination`:
+    `find_contamination`'s rows, whose probes are never called held out."""
+    all_rows = [dict(r) for r in rows]
+    split_rows = [r for r in all_rows if r["split"] == split]
+    contaminated = {str(r["probe_id"]) for r in contamination}
     return {
+        "says": _says_sentences(split_rows),
         "leaked": _leak_sentences(split_rows, metrics["after"]),
-        "took": _took_sentences(split_rows, metrics["after"]),
-        "moved": _moved_sentences(split_rows, metrics, metrics["margin_change"]),
+        "took": _took_sentences(split_rows, metrics["after"], contaminated),
+        "moved": _moved_sentences(split_rows, all_rows, metrics, split),
     }

@@ -7,9 +7,10 @@ the caller toggles the adapter (`adapter_disabled`), never copies the model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -27,6 +28,9 @@ class ProbeScore:
     target_logprob: float  # mean token log-prob of the target, teacher-forced
     foil_logprob: float
     continuation: str  # greedy continuation of the prompt, a few tokens
+    # what the greedy continuation begins with, compared on tokens (`answer_given`): "target",
+    # "foil" or "third"; None when the phase generated no continuation for this probe
+    answer: str | None = None
 
     @property
     def margin(self) -> float:
@@ -35,6 +39,51 @@ class ProbeScore:
     @property
     def success(self) -> bool:
         return self.margin > 0
+
+    @property
+    def says(self) -> str | None:
+        """What the model says: `answer`, or, for a score built by hand without one, the same
+        comparison made on the continuation's words (`answer_in_words`)."""
+        if self.answer is not None:
+            return self.answer
+        if not self.continuation.strip():
+            return None
+        return answer_in_words(self.continuation, self.probe.target, self.probe.foil)
+
+
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def _begins_with(continuation: Sequence, answer: Sequence) -> bool:
+    return len(answer) > 0 and list(continuation[: len(answer)]) == list(answer)
+
+
+def answer_in_words(continuation: str, target: str, foil: str) -> str:
+    """ "target", "foil" or "third": which answer the text begins with, as whole words
+    (`cat` does not begin `caterpillar`). The longer answer wins when one begins the other."""
+    words = _WORD.findall(continuation)
+    candidates = sorted(((_WORD.findall(target), "target"), (_WORD.findall(foil), "foil")), key=lambda c: -len(c[0]))
+    for answer_words, name in candidates:
+        if _begins_with(words, answer_words):
+            return name
+    return "third"
+
+
+def answer_given(generated: Sequence[int], answers: dict[str, Sequence[int]], rest_of: Callable[[int], str]) -> str:
+    """Which answer ("target" or "foil") the generated token ids begin with, else "third".
+
+    Tokens, not characters: the answer's ids (as they encode after the prompt) must
+    open the generated ids, and the answer must end where a word ends: what follows
+    its tokens (`rest_of(n)`, the decoded text after the first n ids) is empty or
+    does not continue the word. So " cat" never matches " caterpillar", even where
+    the tokenizer splits " caterpillar" into " cat" + "erpillar".
+    """
+    for name, ids in sorted(answers.items(), key=lambda item: -len(item[1])):
+        if _begins_with(generated, ids):
+            rest = rest_of(len(ids))
+            if not rest or not (rest[0].isalnum() or rest[0] == "_"):
+                return name
+    return "third"
 
 
 @dataclass(frozen=True)
@@ -102,10 +151,23 @@ def greedy_continuations(
     No KV cache: for a handful of new tokens on short prompts, re-running the
     batch is cheaper than `generate()`'s set-up, and it is easy to check.
     """
+    ids = greedy_token_ids(model, tokenizer, prompts, max_new_tokens, batch_size)
+    return [tokenizer.decode(row, skip_special_tokens=True) for row in ids]
+
+
+@torch.inference_mode()
+def greedy_token_ids(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    max_new_tokens: int = 4,
+    batch_size: int = 64,
+) -> list[list[int]]:
+    """The token ids of each prompt's greedy continuation, cut at the end-of-text token."""
     encoded = [tokenizer(p)["input_ids"] for p in prompts]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     pad_id = pad_id_of(tokenizer)
-    out: dict[int, str] = {}
+    out: dict[int, list[int]] = {}
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         width = max(len(encoded[i]) for i in rows)
@@ -130,7 +192,7 @@ def greedy_continuations(
             ids = generated[r].tolist()
             if tokenizer.eos_token_id in ids:  # stop where greedy decoding would have stopped
                 ids = ids[: ids.index(tokenizer.eos_token_id)]
-            out[i] = tokenizer.decode(ids, skip_special_tokens=True)
+            out[i] = ids
     return [out[i] for i in range(len(prompts))]
 
 
@@ -144,19 +206,32 @@ def score_probes(
     continue_kinds: tuple[str, ...] = tuple(PROBE_KINDS),
 ) -> list[ProbeScore]:
     """Target and foil scores for every probe in one batched pass, and a greedy continuation
-    for the probes of `continue_kinds` (controls need one to tell whether they changed)."""
+    for the probes of `continue_kinds` (controls need one to tell whether they changed),
+    with the answer it begins with (`answer_given`).
+
+    Continuations run to at least one token past the longest answer, so that a
+    multi-token answer can be seen whole and where it ends.
+    """
     prompts = [format_prompt(tokenizer, p.prompt, chat) for p in probes]
-    scored = score_completions(
-        model, tokenizer, prompts + prompts, [p.target for p in probes] + [p.foil for p in probes], batch_size
-    )
-    wanted = [i for i, p in enumerate(probes) if p.kind in continue_kinds]
-    generated = greedy_continuations(model, tokenizer, [prompts[i] for i in wanted], max_new_tokens, batch_size)
-    continuations = dict(zip(wanted, generated, strict=True))
+    completions = [p.target for p in probes] + [p.foil for p in probes]
+    scored = score_completions(model, tokenizer, prompts + prompts, completions, batch_size)
     n = len(probes)
-    return [
-        ProbeScore(probe, scored[i].mean_logprob, scored[n + i].mean_logprob, continuations.get(i, ""))
-        for i, probe in enumerate(probes)
-    ]
+    answer_ids = [ids for _, ids in encode_pairs(tokenizer, prompts + prompts, completions)] if probes else []
+    wanted = [i for i, p in enumerate(probes) if p.kind in continue_kinds]
+    longest = max((len(answer_ids[i]) for i in wanted for i in (i, n + i)), default=0)
+    generated = greedy_token_ids(
+        model, tokenizer, [prompts[i] for i in wanted], max(max_new_tokens, longest + 1), batch_size
+    )
+    scores = [ProbeScore(p, scored[i].mean_logprob, scored[n + i].mean_logprob, "") for i, p in enumerate(probes)]
+    for i, ids in zip(wanted, generated, strict=True):
+        answer = answer_given(ids, {"target": answer_ids[i], "foil": answer_ids[n + i]}, _decoder(tokenizer, ids))
+        scores[i] = replace(scores[i], continuation=tokenizer.decode(ids, skip_special_tokens=True), answer=answer)
+    return scores
+
+
+def _decoder(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> Callable[[int], str]:
+    """The text of `ids` after their first k tokens, for `answer_given`'s word-end check."""
+    return lambda k: tokenizer.decode(ids[k:], skip_special_tokens=True)
 
 
 def _text_batches(tokenizer: PreTrainedTokenizerBase, texts: list[str], batch_size: int) -> Iterator[tuple]:

@@ -16,7 +16,9 @@ from typing import Any
 from editing.report.html import render_html
 from editing.report.markdown import render_markdown
 
-SCHEMA_VERSION = 1  # of report.json: what this nudge writes and the only one it reads
+SCHEMA_VERSION = 2  # of report.json: what this nudge writes
+# Version 2 only added fields (generation-level rates, `says`, sign-flip tests), so version 1 reads too.
+READABLE_VERSIONS = (1, 2)
 
 
 def _finite(value: Any) -> Any:
@@ -39,7 +41,7 @@ def assemble_report(
     spectral: Mapping[str, Any] | None,
     run: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The report as one JSON-ready dict (schema version 1).
+    """The report as one JSON-ready dict (schema version SCHEMA_VERSION).
 
     `impact_sections` is what `editing.impact.measure_impact` returns; the rest are
     `find_contamination`'s rows, `{prompt, before, after}` generations, the spectral
@@ -93,6 +95,7 @@ def read_report(path: Path) -> dict[str, Any]:
         path = path / "report.json"
     report = json.loads(path.read_text(encoding="utf-8"))
     version = report.get("schema_version") if isinstance(report, dict) else None
-    if version != SCHEMA_VERSION:
-        raise ValueError(f"{path} has report schema version {version!r}; this nudge reads version {SCHEMA_VERSION}")
+    if version not in READABLE_VERSIONS:
+        versions = " and ".join(str(v) for v in READABLE_VERSIONS)
+        raise ValueError(f"{path} has report schema version {version!r}; this nudge reads versions {versions}")
     return report

@@ -20,6 +20,7 @@ _METRIC_NAMES = list(METRICS)
 _KINDS = list(PROBE_KINDS)
 _FINDINGS = list(FINDINGS)
 _GATE_STATUSES = list(GATE_STATUSES)
+_ANSWERS = ["target", "foil", "third"]  # what a greedy continuation begins with
 
 _ESTIMATE = {
     "type": "object",
@@ -68,7 +69,8 @@ _MARGIN_CHANGE = {
         "ci_high": _NUMBER_OR_NULL,
         "n": {"type": "integer", "minimum": 0},
         "p_value": _P_VALUE,
-        "test": {"const": "paired_bootstrap"},
+        "p_min": _P_VALUE,
+        "test": {"enum": ["sign_flip_exact", "sign_flip_monte_carlo", "paired_bootstrap", None]},
     },
     "additionalProperties": False,
 }
@@ -121,6 +123,8 @@ _PROBE_ROW = {
         "flipped": {"type": "boolean"},
         "continuation_before": {"type": "string"},
         "continuation_after": {"type": "string"},
+        "says_before": {"enum": [*_ANSWERS, None]},
+        "says_after": {"enum": [*_ANSWERS, None]},
         "finding": {"enum": _FINDINGS},
     },
 }
@@ -167,7 +171,7 @@ _SPECTRAL = {
 
 REPORT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://nudge.invalid/schemas/report-v1.json",
+    "$id": "https://nudge.invalid/schemas/report-v2.json",
     "title": "nudge edit impact report",
     "type": "object",
     "required": [
@@ -191,6 +195,7 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "status": {"enum": _GATE_STATUSES},
                 "strict": {"type": "boolean"},
                 "split": {"type": "string"},
+                "contaminated": {"type": "boolean"},
                 "gates": {"type": "array", "items": {"$ref": "#/$defs/gate"}},
             },
         },
@@ -198,6 +203,7 @@ REPORT_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["leaked", "moved"],
             "properties": {
+                "says": {"type": "array", "items": {"type": "string"}},
                 "leaked": {"type": "array", "items": {"type": "string"}},
                 "took": {"type": "array", "items": {"type": "string"}},
                 "moved": {"type": "array", "items": {"type": "string"}},
@@ -298,6 +304,7 @@ class Gate(_GateOptional):
 class _VerdictOptional(TypedDict, total=False):
     strict: bool
     split: str
+    contaminated: bool  # some test probe copies a training prompt: the verdict cannot be pass
 
 
 class Verdict(_VerdictOptional):
@@ -307,6 +314,7 @@ class Verdict(_VerdictOptional):
 
 
 class _SummaryOptional(TypedDict, total=False):
+    says: list[str]  # what the greedy continuations begin with: the summary's lead
     took: list[str]
 
 
@@ -326,9 +334,13 @@ class PairedTest(_PairedTestOptional):
     n: int
 
 
-class MarginChange(Estimate):
-    p_value: float | None
-    test: str
+class _MarginChangeOptional(TypedDict, total=False):
+    p_min: float | None  # the smallest p-value the test can give with this many probes
+
+
+class MarginChange(Estimate, _MarginChangeOptional):
+    p_value: float | None  # None: too few probes moved to test
+    test: str | None  # sign_flip_exact, sign_flip_monte_carlo (paired_bootstrap in version 1 reports)
 
 
 class SplitRates(TypedDict):
@@ -351,6 +363,8 @@ class Metrics(_MetricsOptional):
 class _ProbeRowOptional(TypedDict, total=False):
     relation: str
     subject: str
+    says_before: str | None  # target, foil or third: what the greedy continuation begins with
+    says_after: str | None
 
 
 class ProbeRow(_ProbeRowOptional):

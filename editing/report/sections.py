@@ -248,7 +248,8 @@ def gate_badge(status: str) -> Badge:
 
 
 def finding_badge(finding: str) -> Badge:
-    return Badge(finding, finding, alarming=finding in BAD_FINDINGS)
+    """The finding's word; its colour class is the word with spaces as hyphens (`third-answer`)."""
+    return Badge(finding.replace(" ", "-"), finding, alarming=finding in BAD_FINDINGS)
 
 
 def build_verdict(report: Mapping[str, Any]) -> Verdict:
@@ -294,9 +295,11 @@ def build_contamination(rows: Sequence[Mapping[str, Any]]) -> ContaminationWarni
 
 
 def build_summary(report: Mapping[str, Any], with_took: bool = True) -> list[SummaryList]:
-    """What leaked and what else moved, always; what took, when asked for and the summary has it."""
+    """What the model now says (first, when the run read greedy continuations), what leaked and what
+    else moved, always; what took, when asked for and the summary has it."""
     summary = report.get("summary") or {}
-    lists = [
+    lists = [SummaryList("says", "What the model now says", list(summary["says"]))] if summary.get("says") else []
+    lists += [
         SummaryList("leaked", "What leaked", list(summary.get("leaked", []))),
         SummaryList("moved", "What else moved", list(summary.get("moved", []))),
     ]
@@ -343,7 +346,9 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
             [
                 Cell(kind),
                 Cell(text.estimate_text(margins[kind], fmt="+.3f"), numeric=True),
-                Cell(text.p_value_text(margins[kind].get("p_value")), numeric=True),
+                Cell(text.margin_p_text(margins[kind]), numeric=True),
+                Cell(text.p_value_text(margins[kind].get("p_min")), numeric=True),
+                Cell(text.test_text(margins[kind])),
                 Cell(str(margins[kind].get("n", 0)), numeric=True),
             ]
             for kind in kinds
@@ -351,7 +356,7 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
         subsections.append(
             Subsection(
                 "Margin change: how far the log-prob margin (target − foil) moved, per kind",
-                Table(["Kind", "Mean change [95% CI] (nats)", "p (paired bootstrap)", "n"], rows),
+                Table(["Kind", "Mean change [95% CI] (nats)", "p", "Smallest possible p", "Test", "n"], rows),
                 IntervalChart(
                     "Mean margin change per kind (after − before), 95% intervals",
                     kinds,
@@ -385,7 +390,9 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
         f"Metrics, before and after ({metrics.get('split', 'test')} split)",
         table,
         "Rates carry Wilson intervals, means bootstrap intervals (seeded). p tests the change per probe, paired: "
-        "McNemar's exact test on success flips, a paired bootstrap for means. Hover a metric for what it measures.",
+        "McNemar's exact test on success flips, a paired bootstrap for means, a sign-flip test for margin changes "
+        "(none below 6 moved probes: too few to test). `says` rates read the greedy continuation: does it begin "
+        "with the target, the foil or a third answer? Hover a metric for what it measures.",
         rates_chart,
         subsections,
     )

@@ -63,6 +63,13 @@ def p_value_text(p_value: float | None) -> str:
     return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
 
 
+def margin_p_text(change: Mapping[str, Any]) -> str:
+    """A margin change's p-value, or "too few probes to test" when the sign-flip test could not run."""
+    if change.get("p_value") is None and change.get("value") is not None and "p_min" in change:
+        return "too few probes to test"
+    return p_value_text(change.get("p_value"))
+
+
 def test_text(test: Mapping[str, Any] | None) -> str:
     """Which paired test gave the p-value, with McNemar's discordant counts when it has them."""
     if not test or test.get("test") is None:
@@ -127,9 +134,12 @@ def verdict_line(verdict: Mapping[str, Any]) -> str:
 
 
 def contamination_line(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Why the gates cannot be trusted: how many test probes the edit was trained on."""
+    """Why the gates cannot be trusted: how many test probes the edit was trained on, and what that does."""
     probes = "1 test probe appears" if len(rows) == 1 else f"{len(rows)} test probes appear"
-    return f"{probes} in the training data (equal or nearly equal prompts): the edit was trained on what they test."
+    return (
+        f"{probes} in the training data (equal or nearly equal prompts): the edit was trained on what they test, "
+        "so they are not held out, and the verdict is at best uncertain."
+    )
 
 
 # --- the console's summary after `nudge apply` --------------------------------------------------
@@ -149,14 +159,21 @@ def console_gate_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str, st
 
 
 def summary_lines(report: Mapping[str, Any]) -> list[str]:
-    """The plain lines the console prints under the gate table: what leaked, what moved, contamination."""
+    """The plain lines the console prints under the gate table: what the model now says, what leaked,
+    what moved, contamination."""
     lines = []
+    if report["summary"].get("says"):
+        lines.append("what the model now says: " + " ".join(report["summary"]["says"]))
     for title, key in (("what leaked", "leaked"), ("what else moved", "moved")):
         sentences = report["summary"].get(key) or []
         lines.append(f"{title}: " + (" ".join(sentences) if sentences else "nothing found by the probes."))
     if report["contamination"]:
+        matches = "; ".join(
+            f'"{row["prompt"]}" ~ "{row["training_prompt"]}" ({row.get("match") or "match"})'
+            for row in report["contamination"][:5]
+        )
         lines.append(
             f"contamination: {len(report['contamination'])} test probe(s) match training examples; "
-            "the gates are not trustworthy"
+            f"the gates are not trustworthy: {matches}"
         )
     return lines
