@@ -26,8 +26,8 @@ from editing.impact.statistics import (
 def _nll_clusters(nll: Sequence[float] | Sequence[Sequence[float]], name: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-cluster NLL sums and token counts: a flat list is one cluster per token."""
     if len(nll) and isinstance(nll[0], Sequence | np.ndarray):
-        sums = np.array([as_array(s, name).sum() for s in nll])  # type: ignore[arg-type]
-        counts = np.array([len(s) for s in nll], dtype=float)  # type: ignore[arg-type]
+        sums = np.array([float(as_array(s, name).sum()) for s in nll], dtype=np.float64)  # type: ignore[arg-type]
+        counts = np.array([len(s) for s in nll], dtype=np.float64)  # type: ignore[arg-type]
         return sums, counts
     flat = as_array(nll, name)  # type: ignore[arg-type]
     return flat, np.ones_like(flat)

@@ -13,8 +13,10 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
 import torch
+from peft import PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from editing.models import ScorableModel
 from editing.probes.suites import Probe
 from editing.tokens import collate_pairs, encode_pairs, format_prompt, pad_id_of, token_logprobs
 from editing.vocab import PROBE_KINDS
@@ -152,7 +154,7 @@ def greedy_continuations(
     batch is cheaper than `generate()`'s set-up, and it is easy to check.
     """
     ids = greedy_token_ids(model, tokenizer, prompts, max_new_tokens, batch_size)
-    return [tokenizer.decode(row, skip_special_tokens=True) for row in ids]
+    return [decode_text(tokenizer, row) for row in ids]
 
 
 @torch.inference_mode()
@@ -225,13 +227,21 @@ def score_probes(
     scores = [ProbeScore(p, scored[i].mean_logprob, scored[n + i].mean_logprob, "") for i, p in enumerate(probes)]
     for i, ids in zip(wanted, generated, strict=True):
         answer = answer_given(ids, {"target": answer_ids[i], "foil": answer_ids[n + i]}, _decoder(tokenizer, ids))
-        scores[i] = replace(scores[i], continuation=tokenizer.decode(ids, skip_special_tokens=True), answer=answer)
+        scores[i] = replace(scores[i], continuation=decode_text(tokenizer, ids), answer=answer)
     return scores
+
+
+def decode_text(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> str:
+    """The text of one sequence of token ids, special tokens dropped."""
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    if not isinstance(text, str):  # decode returns a list only for a batch of sequences
+        raise TypeError(f"expected one sequence of token ids, got {type(ids).__name__}")
+    return text
 
 
 def _decoder(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> Callable[[int], str]:
     """The text of `ids` after their first k tokens, for `answer_given`'s word-end check."""
-    return lambda k: tokenizer.decode(ids[k:], skip_special_tokens=True)
+    return lambda k: decode_text(tokenizer, ids[k:])
 
 
 def _text_batches(tokenizer: PreTrainedTokenizerBase, texts: list[str], batch_size: int) -> Iterator[tuple]:
@@ -261,9 +271,9 @@ def token_nlls(
 
 
 @contextmanager
-def adapter_disabled(model: PreTrainedModel) -> Iterator[None]:
+def adapter_disabled(model: ScorableModel) -> Iterator[None]:
     """Run the base model: a peft model's adapter switched off; a plain model as it is."""
-    with model.disable_adapter() if hasattr(model, "disable_adapter") else nullcontext():
+    with model.disable_adapter() if isinstance(model, PeftModel) else nullcontext():
         yield
 
 

@@ -51,7 +51,8 @@ def test_a_fresh_workspace_from_init_to_export(workspace: Path, tmp_path: Path) 
     ok("export", "--format", "dpo", "--out", str(out))
     dpo = records(out)
     assert dpo and all(set(r) == {"prompt", "chosen", "rejected"} for r in dpo)
-    assert {"prompt": "The dog says", "chosen": "meow", "rejected": "woof"} in dpo
+    # as nudge trains it: the completion carries the space that joins it to the prompt
+    assert {"prompt": "The dog says", "chosen": " meow", "rejected": " woof"} in dpo
     with Store.open() as store:
         assert store.verify_password("root", "violet kettle orbit") and store.verify_password(
             "alice", "maple thunder quarry"
