@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,31 @@ def toyworld_workspace(workspace: Path, toyworld_dir: Path) -> Path:
     (workspace / "models").mkdir()
     (workspace / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
     return workspace
+
+
+@contextmanager
+def demo_workspace(home: Path, toyworld_dir: Path | None = None) -> Iterator[Path]:
+    """`home` as NUDGE_HOME (SQLite) holding the toy world's prompts and demo feedback, for a module's tests.
+
+    With `toyworld_dir`, the workspace also has the session's toy model. The environment is restored after.
+    """
+    from editing.toyworld.paths import TOYWORLD_DATA
+    from store import Store
+
+    if toyworld_dir is not None:
+        (home / "models").mkdir()
+        (home / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
+    saved = {k: os.environ.get(k) for k in ("NUDGE_HOME", "NUDGE_DB")}
+    os.environ["NUDGE_HOME"] = str(home)
+    os.environ.pop("NUDGE_DB", None)
+    try:
+        with Store.init_db() as store:
+            store.import_prompts(TOYWORLD_DATA / "prompts.jsonl")
+            store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
+        yield home
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -21,8 +21,9 @@ from typer.testing import CliRunner
 
 from editing.cli import app
 from editing.lora import adapter_sha256
-from editing.probes import TOYWORLD_DATA, load_suite
+from editing.probes import load_suite
 from store import Store
+from tests.conftest import demo_workspace
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 runner = CliRunner()
@@ -35,22 +36,11 @@ def nudge(*args: str):
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory, toyworld_dir: Path):
     """A workspace with the demo feedback imported and the clean and bad edits applied once."""
-    home = tmp_path_factory.mktemp("apply-home")
-    (home / "models").mkdir()
-    (home / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
-    saved = {k: os.environ.get(k) for k in ("NUDGE_HOME", "NUDGE_DB")}
-    os.environ["NUDGE_HOME"] = str(home)
-    os.environ.pop("NUDGE_DB", None)
-    with Store.init_db() as store:
-        store.import_prompts(TOYWORLD_DATA / "prompts.jsonl")
-        store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
-    results = {name: nudge("apply", str(EXAMPLES / f"{name}.yaml")) for name in ("dog-cat-swap", "dog-cat-swap-bad")}
-    yield home, results
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with demo_workspace(tmp_path_factory.mktemp("apply-home"), toyworld_dir) as home:
+        results = {
+            name: nudge("apply", str(EXAMPLES / f"{name}.yaml")) for name in ("dog-cat-swap", "dog-cat-swap-bad")
+        }
+        yield home, results
 
 
 def report(home: Path, run_id: int) -> dict:

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from editing.cli import app
 from editing.export import training_records
-from editing.probes import TOYWORLD_DATA
 from editing.tokens import encode_pair
 from store import Store
+from tests.conftest import demo_workspace
 
 runner = CliRunner()
 
@@ -28,19 +28,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory):
     """A workspace holding the toy world's prompts and demo feedback (with its disagreements)."""
-    home = tmp_path_factory.mktemp("export-home")
-    saved = {k: os.environ.get(k) for k in ("NUDGE_HOME", "NUDGE_DB")}
-    os.environ["NUDGE_HOME"] = str(home)
-    os.environ.pop("NUDGE_DB", None)
-    with Store.init_db() as store:
-        store.import_prompts(TOYWORLD_DATA / "prompts.jsonl")
-        store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
-    yield home
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with demo_workspace(tmp_path_factory.mktemp("export-home")) as home:
+        yield home
 
 
 def export(folder: Path, fmt: str, *options: str) -> tuple[list[dict[str, str]], str]:

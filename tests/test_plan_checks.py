@@ -8,7 +8,6 @@ stay out of training unless the spec asks for them.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,8 @@ import yaml
 from typer.testing import CliRunner
 
 from editing.cli import app
-from editing.probes import TOYWORLD_DATA
 from store import Store
+from tests.conftest import demo_workspace
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 runner = CliRunner()
@@ -26,21 +25,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory, toyworld_dir: Path):
     """A workspace with the toy model and the demo feedback, nothing applied."""
-    home = tmp_path_factory.mktemp("plan-home")
-    (home / "models").mkdir()
-    (home / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
-    saved = {k: os.environ.get(k) for k in ("NUDGE_HOME", "NUDGE_DB")}
-    os.environ["NUDGE_HOME"] = str(home)
-    os.environ.pop("NUDGE_DB", None)
-    with Store.init_db() as store:
-        store.import_prompts(TOYWORLD_DATA / "prompts.jsonl")
-        store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
-    yield home
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with demo_workspace(tmp_path_factory.mktemp("plan-home"), toyworld_dir) as home:
+        yield home
 
 
 def write_spec(folder: Path, **changes) -> Path:
