@@ -125,7 +125,8 @@ def test_the_commands_work_on_postgresql_by_url(
     ok("judgments", "import", str(DEMO_FEEDBACK), "--create-annotators")
     out = tmp_path / "sft.jsonl"
     ok("export", "--format", "sft", "--out", str(out))
-    assert {"prompt": "The cow says", "completion": "moo"} in records(out)
+    # by default the export holds what `nudge apply` trains on, joined as nudge joins it
+    assert {"prompt": "The dog says", "completion": " meow"} in records(out)
     assert not (workspace / "nudge.db").exists()
 
 
