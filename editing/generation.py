@@ -67,7 +67,7 @@ def version_chain(store: Store, version: ModelVersion) -> list[ModelVersion]:
     return chain[::-1]
 
 
-def load_version(store: Store, version: ModelVersion, device: str | None = None) -> LoadedModel:
+def load_merged_version(store: Store, version: ModelVersion, device: str | None = None) -> LoadedModel:
     """The base model with every adapter on the way to `version` merged in; GenerationError if any is missing."""
     base, *edits = version_chain(store, version)
     assert base.ref is not None  # a version without a parent is a base version, which has a ref
@@ -112,7 +112,7 @@ class ModelCache:
         """The loaded model of `version` (hold `lock_for(version)` while generating with it)."""
         key = self.key(version)
         if key not in self._models:
-            self._models[key] = load_version(store, version, self.device)
+            self._models[key] = load_merged_version(store, version, self.device)
         return self._models[key]
 
 

@@ -27,6 +27,7 @@ from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
 
 from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED, BadInput
+from editing.generation import GenerationError, load_merged_version, version_chain
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
 from editing.lora import EditConfig, EditResult, apply_edit, save_adapter
 from editing.model_refs import resolve_ref
@@ -225,18 +226,13 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
 
 
 def load_version(store: Store, version_id: int) -> tuple[LoadedModel, list[store_records.ModelVersion]]:
-    """A stored model version: its base model with every ancestor adapter merged in, oldest first."""
-    chain = [store.model_version(version_id)]
-    while chain[-1].parent_id is not None:
-        chain.append(store.model_version(chain[-1].parent_id))
-    chain.reverse()
-    root, adapters = chain[0], chain[1:]
-    if root.ref is None or any(v.adapter_path is None for v in adapters):
-        raise RunInputError(f"model version {version_id}: its chain lacks a base model or an adapter path")
-    loaded = load_model(root.ref)
-    for version in adapters:
-        loaded.model = PeftModel.from_pretrained(loaded.model, str(version.adapter_path)).merge_and_unload()
-    return loaded, chain
+    """A stored model version (its base with every ancestor adapter merged in) and its chain, oldest first."""
+    version = store.model_version(version_id)
+    try:
+        loaded = load_merged_version(store, version)
+    except GenerationError as exc:
+        raise RunInputError(str(exc)) from exc
+    return loaded, version_chain(store, version)
 
 
 def _library_versions() -> dict[str, str]:
