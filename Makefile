@@ -1,7 +1,8 @@
 # The README's two commands. Both set up .venv when needed, then run.
 #   make demo   build the toy-world model (if missing) and run the main job on it
 #   make test   check the import layering (import-linter) and the types (mypy), then run the whole test suite
-.PHONY: demo test
+#   make bench  install the `bench` extra (lm_eval, trl), run every bench/*_bench.py, write bench/RESULTS.md
+.PHONY: demo test bench
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -14,6 +15,10 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) bench/run_all.py
 
 # Reinstall only when the project's metadata changes, so a second run takes seconds.
 # torch: take a local CPU build when pip's find-links has one (--no-index looks

@@ -38,12 +38,11 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
 
 
 def machine_line() -> str:
-    """Where a table was measured: cores, torch and its threads, the device, the load and the date."""
+    """Where a table was measured: cores, torch, the device, the load and the date."""
     import torch
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
-        f"{os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {device}, "
-        f"load average {load}, {time.strftime('%Y-%m-%d')}"
+        f"{os.cpu_count()} cores, torch {torch.__version__}, {device}, load average {load}, {time.strftime('%Y-%m-%d')}"
     )
