@@ -18,6 +18,7 @@ from peft import PeftModel
 from transformers import GenerationMixin
 
 from editing.models import LoadedModel, ModelLoadError, load_model
+from editing.quiet import quiet_dependencies
 from store import Generation, ModelVersion, Store
 
 ProgressCallback = Callable[[int, int], None]  # (prompts done, prompts in all)
@@ -83,7 +84,8 @@ def load_merged_version(store: Store, version: ModelVersion, device: str | None 
                 f"model version {edit.id} needs the adapter at {edit.adapter_path}, which is missing; "
                 "restore the workspace's adapters/ folder or promote another version"
             )
-        model = PeftModel.from_pretrained(model, edit.adapter_path).merge_and_unload()
+        with quiet_dependencies():
+            model = PeftModel.from_pretrained(model, edit.adapter_path).merge_and_unload()
     model.eval()
     loaded.model = model
     return loaded
@@ -133,15 +135,16 @@ def continuations(loaded: LoadedModel, prompts: Sequence[str], decoding: Decodin
     sampling = {"temperature": decoding.temperature, "top_p": decoding.top_p} if decoding.do_sample else {}
     model = loaded.model
     assert isinstance(model, GenerationMixin)  # load_model loads causal LMs, which all generate
-    generated = model.generate(
-        input_ids=input_ids.to(loaded.device),
-        attention_mask=attention_mask.to(loaded.device),
-        max_new_tokens=decoding.max_new_tokens,
-        do_sample=decoding.do_sample,
-        pad_token_id=pad_id,
-        eos_token_id=tokenizer.eos_token_id,
-        **sampling,
-    )
+    with quiet_dependencies():
+        generated = model.generate(
+            input_ids=input_ids.to(loaded.device),
+            attention_mask=attention_mask.to(loaded.device),
+            max_new_tokens=decoding.max_new_tokens,
+            do_sample=decoding.do_sample,
+            pad_token_id=pad_id,
+            eos_token_id=tokenizer.eos_token_id,
+            **sampling,
+        )
     return tokenizer.batch_decode(generated[:, width:].cpu(), skip_special_tokens=True)
 
 

@@ -29,6 +29,7 @@ from transformers.pytorch_utils import Conv1D
 from editing.errors import RunFailed
 from editing.layers import layer_index
 from editing.objectives import step_losses
+from editing.quiet import quiet_dependencies
 from editing.spec import LoraSpec, TrainSpec
 from editing.training_data import TrainingExample
 
@@ -135,7 +136,8 @@ def attach_lora(model: PreTrainedModel, lora: LoraSpec, seed: int) -> tuple[Peft
         task_type="CAUSAL_LM",
     )
     torch.manual_seed(seed)
-    return get_peft_model(model, config), modules
+    with quiet_dependencies():  # peft reads transformers' deprecated `is_gradient_checkpointing`
+        return get_peft_model(model, config), modules
 
 
 def _cycle(items: Sequence[T], seed: int) -> Iterator[T]:
@@ -244,7 +246,8 @@ def save_adapter(model: PeftModel, dest: Path) -> str:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
-        model.save_pretrained(str(staging))
+        with quiet_dependencies():
+            model.save_pretrained(str(staging))
         sha = adapter_sha256(staging)
         staging.rename(dest)
     except BaseException:

@@ -13,6 +13,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, Pretra
 from transformers import PreTrainedTokenizerBase as Tokenizer
 
 from editing.model_refs import ModelLoadError, resolve_ref
+from editing.quiet import quiet_dependencies
 
 if TYPE_CHECKING:
     from peft import PeftModel
@@ -75,7 +76,8 @@ def _default_dtype(device: torch.device) -> torch.dtype:
 
 def _read_config(source: str, folder: Path | None) -> PretrainedConfig:
     try:
-        return AutoConfig.from_pretrained(source)
+        with quiet_dependencies():
+            return AutoConfig.from_pretrained(source)
     except OSError as exc:
         if folder is not None:
             raise ModelLoadError(f"cannot read the model config in {folder}: {exc}") from exc
@@ -89,7 +91,8 @@ def _read_config(source: str, folder: Path | None) -> PretrainedConfig:
 
 def _read_tokenizer(source: str) -> Tokenizer:
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        with quiet_dependencies():
+            tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{source} has no usable tokenizer: {exc}") from exc
     if tokenizer.pad_token is None:
@@ -118,11 +121,8 @@ def load_model(ref: str, device: str | torch.device | None = None, device_map: s
     config = _read_config(source, folder)
     target = torch.device(device) if device is not None else pick_device()
     try:
-        model = AutoModelForCausalLM.from_pretrained(
-            source,
-            dtype=_default_dtype(target),
-            device_map=device_map,
-        )
+        with quiet_dependencies():
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=_default_dtype(target), device_map=device_map)
     except ValueError as exc:
         raise ModelLoadError(
             f"{source} is not a causal language model ({type(config).__name__}); "

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from editing.cli.support import console, fail, fail_on, quiet_transformers
+from editing.cli.support import console, fail, fail_on
 from editing.errors import NudgeError, RunFailed
+from editing.quiet import quiet_dependencies
 
 if TYPE_CHECKING:
     from editing.runs import RunPlan
@@ -77,6 +78,7 @@ def print_summary(report: dict, paths: dict[str, Path]) -> None:
     )
 
 
+@quiet_dependencies()  # the command draws its own progress; no dependency's warnings or bars in between
 def apply(
     spec_path: Annotated[Path, typer.Argument(help="The edit spec (YAML).", metavar="SPEC.yaml")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the training data, then stop.")] = False,
@@ -105,7 +107,6 @@ def apply(
     if dry_run:
         console.print("dry run: nothing trained")
         return
-    quiet_transformers()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -182,6 +183,7 @@ def runs_gc() -> None:
     console.print(f"{len(removed)} orphan folder(s) removed")
 
 
+@quiet_dependencies()
 def export_model(
     run_id: Annotated[int, typer.Argument(help="The run whose edited model to export.", metavar="RUN")],
     out: Annotated[Path, typer.Option(help="The folder to write (must not exist).")],
@@ -209,7 +211,6 @@ def export_model(
         return
     from editing.runs import load_version
 
-    quiet_transformers()
     loaded, _ = load_version(store, run.result_version_id)
     loaded.model.save_pretrained(out)
     loaded.tokenizer.save_pretrained(out)

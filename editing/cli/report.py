@@ -13,7 +13,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from editing.cli.support import console, fail, fail_on, quiet_transformers
+from editing.cli.support import console, fail, fail_on
+from editing.quiet import quiet_dependencies
 
 
 def _report_of(run_id: int) -> dict:
@@ -63,6 +64,7 @@ def report(
     console.print(f"wrote {target}")
 
 
+@quiet_dependencies()  # the command draws its own progress; no dependency's warnings or bars in between
 def probe(
     model: Annotated[str, typer.Option(help="A model folder, a hub id, or `toyworld`.")] = "toyworld",
     suite: Annotated[str, typer.Option(help="`toyworld:NAME` or a JSONL file of probes.")] = "toyworld:dog-cat-swap",
@@ -76,7 +78,6 @@ def probe(
     from editing.probes import ProbeSuiteError, load_suite, score_probes
     from store.workspace import nudge_home
 
-    quiet_transformers()
     try:
         loaded = load_model(model)
         probes = load_suite(suite).probes

@@ -37,10 +37,3 @@ def exit_code_for(error: NudgeError | StoreError) -> int:
 def fail_on(error: NudgeError | StoreError, context: str = "") -> NoReturn:
     """Fail with the library's message (prefixed by `context`) and the error's exit code."""
     fail(escape(f"{context}{error}"), code=exit_code_for(error))
-
-
-def quiet_transformers() -> None:
-    """Turn off transformers' own progress bars: the commands that load a model draw theirs."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()

@@ -15,19 +15,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from editing.cli.support import console, fail_on, quiet_transformers
+from editing.cli.support import console, fail_on
+from editing.quiet import quiet_dependencies
 
 toyworld_app = typer.Typer(help="The embedded default: a small world and a tiny GPT-2 trained on it.")
 model_app = typer.Typer(help="Inspect models nudge can load.")
 
 
+@quiet_dependencies()  # the command draws its own progress; no dependency's warnings or bars in between
 def _build_with_progress(force: bool) -> Path:
     """Build the toy model (if needed) with a progress bar; exit 1 if it misses its bar."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from editing.toyworld.build import ToyWorldBuildError, build_toyworld
 
-    quiet_transformers()
     with Progress(
         TextColumn("[bold]training the toy model"),
         BarColumn(),
@@ -82,11 +83,11 @@ def toyworld_build(
 
 
 @model_app.command("info")
+@quiet_dependencies()
 def model_info(ref: str = typer.Argument(..., help="A model folder, a hub id, or `toyworld`.")) -> None:
     """Load a model and say what it is: architecture, size, device, chat template."""
     from editing.models import ModelLoadError, load_model
 
-    quiet_transformers()
     try:
         loaded = load_model(ref)
     except ModelLoadError as exc:

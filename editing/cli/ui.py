@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from editing.cli.support import console, err_console, fail, fail_on
+from editing.quiet import quiet_dependencies
 
 
 def ui(
@@ -36,6 +37,7 @@ def ui(
         fail(f"cannot listen on {host}:{port}: {error}; pick another --port")
 
 
+@quiet_dependencies()  # the command draws its own progress; no dependency's warnings or bars in between
 def generate(
     tags: Annotated[list[str] | None, typer.Option("--tag", help="Only prompts with this tag (repeatable).")] = None,
     version: Annotated[
@@ -53,12 +55,10 @@ def generate(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from editing.cli.support import quiet_transformers
     from editing.errors import NudgeError
     from editing.generation import GenerationError, generate_outputs
     from store import Store, StoreError
 
-    quiet_transformers()
     try:
         with Store.open() as store:
             if version is None:
