@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import operator
 import random
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,7 +27,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.pytorch_utils import Conv1D
 
-from editing.errors import RunFailed
+from editing.errors import BadInput, RunFailed
 from editing.layers import layer_index
 from editing.objectives import step_losses
 from editing.quiet import quiet_dependencies
@@ -238,8 +239,11 @@ def adapter_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def save_adapter(model: PeftModel, dest: Path) -> str:
-    """Save a standard peft folder at `dest`, atomically (temp folder, then rename); returns its sha256."""
+def save_adapter(model: PeftModel, dest: Path, base: AdapterBase | None = None) -> str:
+    """Save a standard peft folder at `dest`, atomically (temp folder, then rename); returns its sha256.
+
+    `base` (what the adapter was trained on) is written beside peft's files, inside the hash.
+    """
     dest = Path(dest)
     if dest.exists():
         raise FileExistsError(f"{dest} already exists; adapters are never overwritten")
@@ -248,9 +252,63 @@ def save_adapter(model: PeftModel, dest: Path) -> str:
     try:
         with quiet_dependencies():
             model.save_pretrained(str(staging))
+        if base is not None:
+            (staging / ADAPTER_BASE_FILE).write_text(json.dumps(asdict(base), sort_keys=True) + "\n")
         sha = adapter_sha256(staging)
         staging.rename(dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return sha
+
+
+# --- what an adapter was trained on: an adapter means something only on the weights it was trained on ---
+
+ADAPTER_BASE_FILE = "nudge_base.json"
+
+
+class AdapterBaseMismatch(BadInput):
+    """An adapter is being applied to other weights than the ones it was trained on (`trained_on`)."""
+
+    def __init__(self, message: str, trained_on: AdapterBase | None = None) -> None:
+        super().__init__(message)
+        self.trained_on = trained_on
+
+
+@dataclass(frozen=True)
+class AdapterBase:
+    """The model an adapter was trained on: how to name it, and its weights' fingerprint."""
+
+    model: str  # `toyworld`, a folder, a hub id, or `version:N` for a stored version's merged chain
+    fingerprint: str  # `merged_fingerprint` of that model
+
+
+def merged_fingerprint(base_fingerprint: str, adapter_sha256s: Sequence[str]) -> str:
+    """The fingerprint of a base model with adapters merged in, in order; the base's own with none."""
+    if not adapter_sha256s:
+        return base_fingerprint
+    return hashlib.sha256("\n".join([base_fingerprint, *adapter_sha256s]).encode()).hexdigest()
+
+
+def read_adapter_base(folder: Path) -> AdapterBase | None:
+    """What the adapter in `folder` was trained on; None for an adapter saved without it (e.g. by peft alone)."""
+    path = Path(folder) / ADAPTER_BASE_FILE
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return AdapterBase(model=str(data["model"]), fingerprint=str(data["fingerprint"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AdapterBaseMismatch(f"{path} is damaged ({exc}); save the adapter again") from exc
+
+
+def check_adapter_base(folder: Path, fingerprint: str) -> AdapterBase | None:
+    """Refuse an adapter trained on weights other than those with `fingerprint`; return what it was trained on."""
+    base = read_adapter_base(folder)
+    if base is not None and base.fingerprint != fingerprint:
+        raise AdapterBaseMismatch(
+            f"the adapter {folder} was trained on {base.model} (fingerprint {base.fingerprint[:12]}), not on this "
+            f"model (fingerprint {fingerprint[:12]}): apply it to {base.model}, the model it was trained on",
+            base,
+        )
+    return base

@@ -29,7 +29,7 @@ from transformers import PreTrainedTokenizerBase
 from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED, BadInput
 from editing.generation import GenerationError, load_merged_version, version_chain
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
-from editing.lora import EditConfig, EditResult, apply_edit, save_adapter
+from editing.lora import AdapterBase, EditConfig, EditResult, apply_edit, merged_fingerprint, save_adapter
 from editing.model_refs import resolve_ref
 from editing.models import LoadedModel, ScorableModel, load_config_and_tokenizer, load_model
 from editing.orphans import remove_orphan_adapters
@@ -52,10 +52,11 @@ from editing.spectral import NOTE, layer_sweep, spectrum, truncation_sweep
 from editing.store_feedback import store_feedback
 from editing.training_data import Feedback, Selection, read_feedback_file, select_examples
 from editing.vocab import METRICS
-from store import Store, StoreError
+from store import Store, StoreError, VersionRejected
 from store import records as store_records
 from store.private_files import make_private_dir, restrict_to_owner
 from store.runs import HEARTBEAT_SECONDS
+from store.versions import check_standing
 from store.workspace import nudge_home
 
 GENERATION_TOKENS = 12
@@ -158,14 +159,16 @@ def _load_suites(spec: EditSpec, store: Store) -> list[ProbeSuite]:
 
 
 def _base_ref(spec: EditSpec, store: Store, version_id: int | None) -> str:
-    """The base model a run starts from: the spec's model, or the root of a stored version's chain."""
+    """The base model a run starts from: the spec's model, or the root of a stored version's chain.
+
+    A rejected version is refused here, before anything is written, unless the spec accepts failed edits.
+    """
     if version_id is None:
         return spec.model
     try:
-        version = store.model_version(version_id)
-        while version.parent_id is not None:
-            version = store.model_version(version.parent_id)
-    except LookupError as exc:
+        check_standing(store.model_version(version_id), spec.accept_failed, "build on")
+        version = store.version_chain(version_id)[0]
+    except (VersionRejected, LookupError) as exc:
         raise RunInputError(f"model: {exc}") from exc
     if version.ref is None:  # the store gives every root version a ref; a hand-edited database may not
         raise RunInputError(f"model: stored version {version.id} has no model reference; re-create it")
@@ -402,6 +405,8 @@ class RunRecord:
     device: str
     base_model: BaseModelRecord
     result_version_id: int
+    standing: str  # the result version's: accepted | rejected (a failed verdict, not accepted explicitly)
+    accepted_failed: bool  # accepted despite a failed verdict, because the spec or `--accept-failed` said so
     adapter: AdapterRecord
     adapted_modules: list[str]
     training: dict[str, Any]  # where the data came from, what was selected and dropped, how training went
@@ -512,13 +517,15 @@ def _finish(
     impact: dict[str, Any],
     parent_id: int,
     adapter: AdapterRecord,
-) -> int:
+) -> store_records.ModelVersion:
     """Keep every probe score, then register the adapter and mark the run succeeded in one step.
 
+    The run succeeded because it ran to the end; its verdict decides the version's standing: a failed
+    one (or uncertain under --strict) makes a rejected version unless the spec accepts failed edits.
     The report is written after: its `run` section names the version registered here.
     """
     _store_probe_results(store, run_id, plan, before.probes, after.probes)
-    version = store.finish_run(
+    return store.finish_run(
         run_id,
         parent_id,
         str(nudge_home() / adapter.path),
@@ -529,8 +536,9 @@ def _finish(
             "report": str(_report_folder(run_id) / "report.json"),
             "adapter_sha256": adapter.sha256,
         },
+        passed=bool(impact["verdict"]["passed"]),
+        accept_failed=plan.spec.accept_failed,
     )
-    return version.id
 
 
 def _report_folder(run_id: int) -> Path:
@@ -574,7 +582,11 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
 
     cb.on_phase("saving the adapter and the report")
     adapter_path = make_private_dir(nudge_home() / "adapters") / str(run_id)
-    adapter_sha = save_adapter(edited, adapter_path)  # staged in a 0700 folder, renamed into place
+    trained_on = AdapterBase(  # the merged chain it was trained on, so it is never applied to other weights
+        spec.model if plan.model_version_id is None else f"version:{plan.model_version_id}",
+        merged_fingerprint(loaded.fingerprint, [v.adapter_sha256 or "" for v in chain[1:]]),
+    )
+    adapter_sha = save_adapter(edited, adapter_path, trained_on)  # staged in a 0700 folder, renamed into place
     restrict_to_owner(adapter_path)
     adapter = AdapterRecord(adapter_path.relative_to(nudge_home()).as_posix(), adapter_sha)
     generations = [
@@ -582,7 +594,7 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
         for p, b, a in zip(generation_prompts, before.generations, after.generations, strict=True)
     ]
     impact, contamination = _impact(plan, before, after, kl, generations, strict)
-    version_id = _finish(store, run_id, plan, before, after, impact, base_version_id, adapter)
+    version = _finish(store, run_id, plan, before, after, impact, base_version_id, adapter)
     clock.lap("report")
     record = RunRecord(
         id=run_id,
@@ -596,7 +608,9 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
         base_model=BaseModelRecord(
             spec.model, loaded.fingerprint, loaded.architecture, base_version_id, [v.id for v in chain[1:]]
         ),
-        result_version_id=version_id,
+        result_version_id=version.id,
+        standing=version.standing,
+        accepted_failed=version.accepted_failed,
         adapter=adapter,
         adapted_modules=result.target_modules,
         training={

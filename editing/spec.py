@@ -172,6 +172,13 @@ class EditSpec:
         default=None,
         metadata={"help": "Spread a model too large for one device over several (accelerate), e.g. `auto`."},
     )
+    accept_failed: bool = field(
+        default=False,
+        metadata={
+            "help": "Accept the edit even if its verdict fails (recorded, shown in the report), and allow "
+            "`model: version:N` on a rejected version. Off: a failed verdict makes a rejected version."
+        },
+    )
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", self.name):

@@ -22,9 +22,11 @@ from store.errors import (
     PermissionDenied,
     SchemaError,
     StoreError,
+    VersionRejected,
 )
 from store.records import (
     Annotator,
+    CurrentVersionChange,
     EditRun,
     Generation,
     ImportReport,
@@ -48,6 +50,7 @@ __all__ = [
     "Annotator",
     "BadInputFile",
     "BadLine",
+    "CurrentVersionChange",
     "DatabaseDamaged",
     "DatabaseUnavailable",
     "DuplicateJudgment",
@@ -72,4 +75,5 @@ __all__ = [
     "SchemaError",
     "Store",
     "StoreError",
+    "VersionRejected",
 ]

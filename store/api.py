@@ -1,7 +1,7 @@
 """`Store`: one object over one database, with every query the CLI, the UI and `nudge apply` use.
 
 The queries live in small modules by area (annotators, catalog, judgments, queue, stats,
-io, probes, runs); `Store` joins them and owns the engine. Sessions never leave store/.
+io, probes, runs, versions); `Store` joins them and owns the engine. Sessions never leave store/.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from store.probes import Probes
 from store.queue import Queue
 from store.runs import Runs
 from store.stats import Stats
+from store.versions import Versions
 
 
-class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs, Logins, Labelling):
+class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs, Logins, Labelling, Versions):
     """The nudge database. Open with `Store.open()`; create or upgrade with `Store.init_db()`."""
 
     @classmethod

@@ -40,7 +40,13 @@ def existing_prompts(session: Session, texts: Iterable[str]) -> set[str]:
     return found
 
 
-def version_record(row: m.ModelVersion, run_id: int | None) -> ModelVersion:
+def run_verdict(metrics: Mapping[str, Any] | None) -> str | None:
+    """The verdict status a finished run recorded in its metrics (pass | uncertain | fail), if any."""
+    verdict = (metrics or {}).get("verdict")
+    return verdict.get("status") if isinstance(verdict, Mapping) else None
+
+
+def version_record(row: m.ModelVersion, run_id: int | None, verdict: str | None = None) -> ModelVersion:
     return ModelVersion(
         id=row.id,
         ref=row.ref,
@@ -50,15 +56,27 @@ def version_record(row: m.ModelVersion, run_id: int | None) -> ModelVersion:
         adapter_sha256=row.adapter_sha256,
         run_id=run_id,
         created_at=row.created_at,
+        standing=row.standing,
+        accepted_failed=row.accepted_failed,
+        verdict=verdict,
     )
 
 
-def load_version(session: Session, version_id: int) -> ModelVersion:
+def version_row(session: Session, version_id: int) -> m.ModelVersion:
     row = session.get(m.ModelVersion, version_id)
     if row is None:
-        raise NotFound(f"no model version {version_id}; `nudge runs list` shows the versions runs made")
-    run_id = session.scalar(select(m.EditRun.id).where(m.EditRun.result_version_id == version_id))
-    return version_record(row, run_id)
+        raise NotFound(f"no model version {version_id}; `nudge versions list` shows the versions")
+    return row
+
+
+def load_version(session: Session, version_id: int) -> ModelVersion:
+    row = version_row(session, version_id)
+    made_by = session.execute(
+        select(m.EditRun.id, m.EditRun.metrics).where(m.EditRun.result_version_id == version_id)
+    ).first()
+    if made_by is None:
+        return version_record(row, None)
+    return version_record(row, made_by.id, run_verdict(made_by.metrics))
 
 
 def ensure_base_version(session: Session, ref: str, fingerprint: str | None = None) -> int:
@@ -233,10 +251,12 @@ class Catalog(StoreBase):
     def model_versions(self) -> list[ModelVersion]:
         """Every model version, oldest first."""
         with self._read() as session:
-            made_by = select(m.EditRun.result_version_id, m.EditRun.id).where(m.EditRun.result_version_id.isnot(None))
-            runs = {vid: rid for vid, rid in session.execute(made_by)}
+            made_by = select(m.EditRun.result_version_id, m.EditRun.id, m.EditRun.metrics).where(
+                m.EditRun.result_version_id.isnot(None)
+            )
+            runs = {vid: (rid, run_verdict(metrics)) for vid, rid, metrics in session.execute(made_by)}
             rows = session.scalars(select(m.ModelVersion).order_by(m.ModelVersion.id))
-            return [version_record(r, runs.get(r.id)) for r in rows]
+            return [version_record(r, *runs.get(r.id, (None, None))) for r in rows]
 
     def add_generations(
         self, model_version_id: int, outputs: Sequence[tuple[int, str]], decoding: dict[str, Any] | None = None

@@ -46,6 +46,10 @@ class PermissionDenied(StoreError):
     """The annotator is disabled, or does not own the judgment they try to change."""
 
 
+class VersionRejected(InvalidInput):
+    """A rejected model version (its run failed its gates) was to be built on or promoted without accept_failed."""
+
+
 class InvalidTransition(StoreError, ValueError):
     """An edit run cannot move from its current status to the one asked for."""
 

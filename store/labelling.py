@@ -1,4 +1,5 @@
-"""What annotators label next: the current model version (moved by promote), and prompts it has not answered."""
+"""What annotators label next: the current model version (moved by promote and revert, see store.versions),
+and prompts it has not answered."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import exists, select
 
 from store import models as m
-from store.annotators import find_annotator
 from store.catalog import load_version, prompt_record, prompt_tags
-from store.db import StoreBase, insert
+from store.db import StoreBase
 from store.records import ModelVersion, Prompt
 from store.validation import check_tags
 
@@ -20,21 +20,6 @@ class Labelling(StoreBase):
         with self._read() as session:
             version_id = session.scalar(select(m.CurrentModelVersion.model_version_id))
             return None if version_id is None else load_version(session, version_id)
-
-    def set_current_model_version(self, version_id: int, by: str) -> ModelVersion:
-        """Make `version_id` the version annotators label next; `by` names the account that promoted it."""
-        with self._write() as session:
-            version = load_version(session, version_id)
-            find_annotator(session, by)
-            row = {"id": 1, "model_version_id": version_id, "set_by": by, "set_at": m.utcnow()}
-            statement = insert(self.engine, m.CurrentModelVersion).values(row)
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["id"],
-                    set_={k: statement.excluded[k] for k in ("model_version_id", "set_by", "set_at")},
-                )
-            )
-            return version
 
     def prompts_without_output(
         self, version_id: int, tags: Sequence[str] | None = None, limit: int | None = None

@@ -38,7 +38,9 @@ from store.validation import (
     RATING_VERDICTS,
     ROLES,
     RUN_STATUSES,
+    STANDINGS,
     STATUSES,
+    VERSION_MOVES,
 )
 
 # Stable constraint names, so migrations can refer to them on every backend.
@@ -116,8 +118,16 @@ class ModelVersion(Base):
     adapter_path: Mapped[str | None] = mapped_column(Text)
     adapter_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # rejected: its run's verdict failed; it stays listed (and its adapter kept) but is not built on
+    standing: Mapped[str] = mapped_column(String(16), server_default=text("'accepted'"))
+    accepted_failed: Mapped[bool] = mapped_column(server_default=text("false"))  # accepted despite a failed verdict
 
     __table_args__ = (
+        CheckConstraint(
+            f"{one_of('standing', STANDINGS)} AND (standing = 'accepted' OR NOT accepted_failed)"
+            " AND (parent_id IS NOT NULL OR standing = 'accepted')",
+            name="standing",
+        ),
         CheckConstraint(
             "(parent_id IS NULL AND ref IS NOT NULL AND adapter_path IS NULL"
             " AND adapter_sha256 IS NULL)"
@@ -391,3 +401,19 @@ class CurrentModelVersion(Base):
     set_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+
+class CurrentVersionChange(Base):
+    """Every move of the current model version, promote or revert, oldest first: the ledger's history."""
+
+    __tablename__ = "current_version_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    accepted_failed: Mapped[bool] = mapped_column(server_default=text("false"))  # this move accepted a rejected one
+    set_by: Mapped[str] = mapped_column(String(MAX_NAME_CHARS))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint(one_of("action", VERSION_MOVES), name="action"),)

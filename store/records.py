@@ -31,10 +31,29 @@ class ModelVersion:
     adapter_sha256: str | None
     run_id: int | None  # the edit run that produced this version
     created_at: datetime
+    standing: str  # accepted | rejected: a rejected version is kept for study but not built on or promoted
+    accepted_failed: bool  # accepted although its run's verdict failed, because someone said so explicitly
+    verdict: str | None  # its run's verdict (pass | uncertain | fail); None for a base or a hand-made version
 
     @property
     def is_base(self) -> bool:
         return self.parent_id is None
+
+    @property
+    def rejected(self) -> bool:
+        return self.standing == "rejected"
+
+
+@dataclass(frozen=True)
+class CurrentVersionChange:
+    """One move of the current model version: promoted to it, or reverted to it from `previous_version_id`."""
+
+    action: str  # promote | revert
+    model_version_id: int
+    previous_version_id: int | None
+    accepted_failed: bool  # this move accepted a rejected version
+    set_by: str
+    set_at: datetime
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from store.db import StoreBase
 from store.errors import InvalidInput, InvalidTransition, NotFound
 from store.records import EditRun, ModelVersion
 from store.validation import RUN_STATUSES, check_choice, check_text
+from store.versions import accept_if_allowed, new_standing
 
 HEARTBEAT_SECONDS = 15  # how often a live run's owner renews its heartbeat
 STALE_AFTER_SECONDS = 120  # a run on another host with no sign of life for this long is dead
@@ -182,12 +183,22 @@ class Runs(StoreBase):
                 row.heartbeat_at = m.utcnow()
 
     def finish_run(
-        self, run_id: int, parent_id: int, adapter_path: str, adapter_sha256: str, metrics: Mapping[str, Any]
+        self,
+        run_id: int,
+        parent_id: int,
+        adapter_path: str,
+        adapter_sha256: str,
+        metrics: Mapping[str, Any],
+        *,
+        passed: bool,
+        accept_failed: bool = False,
     ) -> ModelVersion:
         """Register the run's adapter as a new version and mark the run succeeded, in one transaction.
 
         So an adapter is never registered for a run that did not finish, and a finished run
-        always has its version.
+        always has its version. `succeeded` says the run ran to the end; whether the edit
+        is good is its verdict (`passed`): a failed one makes a rejected version, unless
+        `accept_failed`. A rejected parent is refused unless `accept_failed`, which accepts it.
         """
         if len(adapter_sha256) != 64 or any(c not in "0123456789abcdef" for c in adapter_sha256):
             raise InvalidInput(f"adapter_sha256 {adapter_sha256!r} must be 64 lowercase hex digits")
@@ -196,8 +207,15 @@ class Runs(StoreBase):
             row = find_run(session, run_id)
             if row.status != "running":
                 raise InvalidTransition(f"run {run_id} is {row.status}; only a running run can finish")
-            load_version(session, parent_id)
-            version = m.ModelVersion(parent_id=parent_id, adapter_path=adapter_path, adapter_sha256=adapter_sha256)
+            accept_if_allowed(session, parent_id, accept_failed, "build on")
+            standing, accepted_failed = new_standing(passed, accept_failed)
+            version = m.ModelVersion(
+                parent_id=parent_id,
+                adapter_path=adapter_path,
+                adapter_sha256=adapter_sha256,
+                standing=standing,
+                accepted_failed=accepted_failed,
+            )
             session.add(version)
             session.flush()
             row.status, row.finished_at = "succeeded", m.utcnow()

@@ -30,6 +30,8 @@ PROBE_KINDS = ("edit", "paraphrase", "leak", "control")
 PROBE_SPLITS = ("train", "val", "test")
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
 PHASES = ("before", "after")
+STANDINGS = ("accepted", "rejected")  # a version made by a run whose verdict failed is rejected
+VERSION_MOVES = ("promote", "revert")  # how the current version came to be what it is
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from editing.cli import edit, report, store, toyworld, ui
+from editing.cli import edit, report, store, toyworld, ui, versions
 
 app = typer.Typer(
     name="nudge",
@@ -25,6 +25,8 @@ app.command("apply")(edit.apply)
 app.command("report")(report.report)
 app.command("probe")(report.probe)
 app.command("export-model")(edit.export_model)
+app.command("promote")(versions.promote)
+app.command("revert")(versions.revert)
 app.command("demo")(toyworld.demo)
 app.command("ui")(ui.ui)
 app.command("generate")(ui.generate)
@@ -34,5 +36,6 @@ app.add_typer(store.user_app, name="user")
 app.add_typer(store.prompts_app, name="prompts")
 app.add_typer(store.judgments_app, name="judgments")
 app.add_typer(edit.runs_app, name="runs")
+app.add_typer(versions.versions_app, name="versions")
 
 __all__ = ["app"]

@@ -1,5 +1,7 @@
 """The `nudge` commands that make edits and read their records: apply, runs list/show, export-model.
 
+The ledger of the versions those runs make (list, show, tree, promote, revert) is in versions.py.
+
 The model stack (torch, transformers, peft) is imported inside the commands that
 train or load a model, so listing runs stays as fast as the store.
 """
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 runs_app = typer.Typer(help="Edit runs recorded in the workspace.", no_args_is_help=True)
 
 
-def _workspace_store() -> Store:
+def workspace_store() -> Store:
     """The workspace's store, created or upgraded when needed (a script may run before `nudge init`)."""
     from store import Store, StoreError
 
@@ -72,6 +74,17 @@ def print_summary(report: dict, paths: dict[str, Path]) -> None:
     console.print(table)
     for line in summary_lines(report):
         console.print(line, markup=False, highlight=False)
+    run = report["run"]
+    if run.get("accepted_failed"):
+        console.print(
+            f"version {run['result_version_id']}: accepted despite a failed verdict (accept_failed)", highlight=False
+        )
+    elif run.get("standing") == "rejected":
+        console.print(
+            f"version {run['result_version_id']}: rejected (kept, but not built on or promoted "
+            "unless you say --accept-failed)",
+            highlight=False,
+        )
     status = verdict.get("status", "pass" if verdict["passed"] else "fail")
     console.print(
         f"verdict: [bold {colour.get(status, 'white')}]{status.upper()}[/]   report: {escape(str(paths['html']))}"
@@ -83,11 +96,23 @@ def apply(
     spec_path: Annotated[Path, typer.Argument(help="The edit spec (YAML).", metavar="SPEC.yaml")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the training data, then stop.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Count uncertain gates as failed.")] = False,
+    accept_failed: Annotated[
+        bool,
+        typer.Option(
+            "--accept-failed",
+            help="Accept the edit even if its verdict fails, and allow building on a rejected version "
+            "(the spec's accept_failed: true; recorded in the run's spec and shown in the report).",
+        ),
+    ] = False,
 ) -> None:
     """Turn the judgments a spec selects into a LoRA edit, measure it before and after, record it.
 
+    A failed verdict (or an uncertain one under --strict) makes a rejected version: kept and
+    listed, but not built on or promoted unless --accept-failed says so.
     Exit codes: 0 all gates pass, 3 a gate failed, 2 bad input, 1 the run failed.
     """
+    import dataclasses
+
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from editing.runs import RunCallbacks, execute_run, plan_run
@@ -98,7 +123,9 @@ def apply(
         spec = load_spec(spec_path)
     except SpecError as exc:
         fail_on(exc, context=f"{spec_path}: ")
-    store = _workspace_store()
+    if accept_failed:
+        spec = dataclasses.replace(spec, accept_failed=True)
+    store = workspace_store()
     try:
         plan = plan_run(spec, store)
     except (NudgeError, StoreError) as exc:
@@ -134,7 +161,7 @@ def _swept_store() -> Store:
     """The workspace's store, with dead runs marked `interrupted` and their orphan adapter folders removed."""
     from editing.orphans import remove_orphan_adapters
 
-    store = _workspace_store()
+    store = workspace_store()
     for folder in remove_orphan_adapters(store):
         console.print(f"removed {folder}, left by a run that did not finish")
     return store
@@ -143,13 +170,20 @@ def _swept_store() -> Store:
 @runs_app.command("list")
 def runs_list(limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20) -> None:
     """The workspace's edit runs, newest first. A run whose process died reads as interrupted."""
+    from editing.cli.versions import standing_text
+
     table = Table()
-    for column in ("run", "name", "status", "verdict", "seconds", "created"):
+    for column in ("run", "name", "status", "verdict", "version", "seconds", "created"):
         table.add_column(column)
-    for run in _swept_store().runs(limit):
+    store = _swept_store()
+    versions = {v.id: v for v in store.model_versions()}
+    for run in store.runs(limit):
         verdict = (run.metrics or {}).get("verdict", {}).get("status", "")
+        made = versions.get(run.result_version_id) if run.result_version_id is not None else None
+        version = f"{made.id} ({standing_text(made)})" if made else ""
         seconds = f"{run.seconds:.1f}" if run.seconds is not None else ""
-        table.add_row(str(run.id), run.name or "", run.status, verdict, seconds, f"{run.created_at:%Y-%m-%d %H:%M}")
+        created = f"{run.created_at:%Y-%m-%d %H:%M}"
+        table.add_row(str(run.id), run.name or "", run.status, verdict, version, seconds, created)
     console.print(table)
 
 
@@ -177,7 +211,7 @@ def runs_gc() -> None:
     """Mark dead runs interrupted and remove the adapter folders that runs which did not finish left behind."""
     from editing.orphans import remove_orphan_adapters
 
-    removed = remove_orphan_adapters(_workspace_store())
+    removed = remove_orphan_adapters(workspace_store())
     for folder in removed:
         console.print(f"removed {folder}")
     console.print(f"{len(removed)} orphan folder(s) removed")
@@ -194,7 +228,7 @@ def export_model(
     """Export a run's edited model as a plain Hugging Face folder (adapters merged into the weights)."""
     from store import StoreError
 
-    store = _workspace_store()
+    store = workspace_store()
     try:
         run = store.run(run_id)
     except StoreError as exc:

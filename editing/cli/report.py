@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from editing.cli.support import console, fail, fail_on
@@ -66,22 +67,45 @@ def report(
 
 @quiet_dependencies()  # the command draws its own progress; no dependency's warnings or bars in between
 def probe(
-    model: Annotated[str, typer.Option(help="A model folder, a hub id, or `toyworld`.")] = "toyworld",
+    model: Annotated[
+        str,
+        typer.Option(help="A model folder, a hub id, `toyworld`, or `version:N` (a stored version's merged chain)."),
+    ] = "toyworld",
     suite: Annotated[str, typer.Option(help="`toyworld:NAME` or a JSONL file of probes.")] = "toyworld:dog-cat-swap",
-    adapter: Annotated[Path | None, typer.Option(help="A peft adapter folder to score with.")] = None,
+    adapter: Annotated[
+        Path | None,
+        typer.Option(help="A peft adapter folder to score with; refused unless MODEL is what it was trained on."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the per-probe scores as JSON here.")] = None,
 ) -> None:
     """Score a probe suite on a model (optionally with an adapter): a table, and JSON."""
     from peft import PeftModel
 
-    from editing.models import ModelLoadError, ScorableModel, load_model
-    from editing.probes import ProbeSuiteError, load_suite, score_probes
+    from editing.cli.edit import workspace_store
+    from editing.cli.versions import version_id
+    from editing.errors import NudgeError
+    from editing.lora import AdapterBaseMismatch, check_adapter_base, merged_fingerprint
+    from editing.models import ScorableModel, load_model
+    from editing.probes import load_suite, score_probes
+    from editing.runs import load_version
+    from store import StoreError
     from store.workspace import nudge_home
 
+    stored = version_id(model) if model.startswith("version:") else None
     try:
-        loaded = load_model(model)
+        if stored is None:
+            loaded = load_model(model)
+            weights = loaded.fingerprint
+        else:
+            loaded, chain = load_version(workspace_store(), stored)
+            weights = merged_fingerprint(loaded.fingerprint, [v.adapter_sha256 or "" for v in chain[1:]])
         probes = load_suite(suite).probes
-    except (ModelLoadError, ProbeSuiteError) as exc:
+        if adapter is not None:
+            check_adapter_base(adapter, weights)
+    except AdapterBaseMismatch as exc:
+        fix = f"; score it with --model {exc.trained_on.model}" if exc.trained_on else ""
+        fail(escape(f"{exc}{fix}"))
+    except (NudgeError, StoreError) as exc:
         fail_on(exc)
     scored_model: ScorableModel = loaded.model
     if adapter is not None:

@@ -113,7 +113,10 @@ def build_reports_tab(ctx: AppContext) -> None:
             raise gr.Error(
                 f"Run {run.id} is {run.status} and made no model version; only a succeeded run's can be promoted."
             )
-        version = ctx.store.set_current_model_version(run.result_version_id, by=admin.name)
+        try:  # the ledger's rule: a rejected version is refused, as `nudge promote` refuses it
+            version = ctx.store.promote_version(run.result_version_id, by=admin.name)
+        except StoreError as error:
+            raise gr.Error(str(error)) from error
         return (
             f"Model version {version.id} (from run {run.id}) is now current: annotators label its outputs next.",
             run_rows(ctx),

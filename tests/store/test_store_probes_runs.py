@@ -163,10 +163,10 @@ def test_an_adapter_is_registered_only_when_its_run_finishes(store: Store) -> No
     base = store.ensure_base_version("toyworld")
     unfinished = store.create_run({}, "h", "d", 0, base_version_id=base.id)
     with pytest.raises(InvalidTransition, match="only a running run can finish"):
-        store.finish_run(unfinished, base.id, "adapters/1", SHA, {"verdict": {}})
+        store.finish_run(unfinished, base.id, "adapters/1", SHA, {"verdict": {}}, passed=True)
     assert [v.id for v in store.model_versions()] == [base.id]
     store.mark_run(unfinished, "running")
-    version = store.finish_run(unfinished, base.id, "adapters/1", SHA, {"verdict": {"status": "pass"}})
+    version = store.finish_run(unfinished, base.id, "adapters/1", SHA, {"verdict": {"status": "pass"}}, passed=True)
     finished = store.run(unfinished)
     assert finished.status == "succeeded" and finished.result_version_id == version.id
     assert version.run_id == unfinished and version.parent_id == base.id

@@ -87,7 +87,7 @@ def test_a_model_that_fails_to_generate_gives_a_clear_message(live_app: LiveApp)
     store = live_app.store
     base = store.ensure_base_version("toyworld")
     broken = store.add_adapter_version(base.id, str(live_app.env.home / "adapters" / "gone"), "0" * 64)
-    store.set_current_model_version(broken.id, by="admin")
+    store.promote_version(broken.id, by="admin")
     with pytest.raises(AppError, match="failed to generate.*adapter.*missing"):
         live_app.client("alice").predict(api_name="/label_next")
     assert [g for p in store.prompts() for g in store.generations_for(p.id)] == []
