@@ -9,6 +9,7 @@ report over the capital change's chain.
 from __future__ import annotations
 
 import json
+import traceback
 from pathlib import Path
 
 import jsonschema
@@ -31,6 +32,13 @@ FAST_TRAIN = {"steps": 120, "lr": 5e-3, "batch_size": 16, "seed": 0, "kl_weight"
 
 def nudge(*args: str):
     return runner.invoke(app, list(args))
+
+
+def _why(result) -> str:
+    """The command's output and, when it raised, the whole exception chain."""
+    if result.exc_info is None or isinstance(result.exception, SystemExit):
+        return result.output
+    return result.output + "".join(traceback.format_exception(*result.exc_info))
 
 
 def _regression_scores(edit: str, n: int, said_after: int) -> tuple[list[ProbeScore], list[ProbeScore]]:
@@ -107,7 +115,7 @@ def _apply(folder: Path, name: str, model: str, feedback: Path, probes: str, gat
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec))
     result = nudge("apply", str(path))
-    assert result.exit_code in (0, 3), result.output
+    assert result.exit_code in (0, 3), _why(result)
     with Store.open() as store:
         return store.runs(1)[0].id
 
@@ -118,7 +126,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory, toyworld_dir: Path):
     with demo_workspace(tmp_path_factory.mktemp("regress-home"), toyworld_dir) as home:
         files = tmp_path_factory.mktemp("regress-files")
         swap = nudge("apply", str(EXAMPLES / "dog-cat-swap.yaml"))
-        assert swap.exit_code == 0, swap.output
+        assert swap.exit_code == 0, _why(swap)
         with Store.open() as store:
             swap_version = store.run(1).result_version_id
         undo = _apply(
@@ -203,7 +211,7 @@ def test_ledger_report_covers_every_edit_of_the_chain(chain, tmp_path: Path) -> 
     with Store.open() as store:
         version = store.run(runs["capital"]).result_version_id
     result = nudge("report", "--ledger", "--version", str(version), "--out", str(tmp_path / "ledger"))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, _why(result)
     for name in ("report.html", "report.md", "report.json"):
         assert str(tmp_path / "ledger" / name) in result.output.replace("\n", "")
     ledger = json.loads((tmp_path / "ledger" / "report.json").read_text())
