@@ -160,7 +160,7 @@ def test_a_first_edit_has_no_earlier_edits(chain) -> None:
     home, runs = chain
     report = _report(home, runs["swap"])
     assert report["earlier_edits"] == [] and _regression_gates(report) == []
-    assert "Earlier edits" not in (home / "reports" / "1" / "report.html").read_text()
+    assert 'id="earlier-edits"' not in (home / "reports" / "1" / "report.html").read_text()
 
 
 def test_undoing_an_earlier_edit_fails_the_regressions_gate(chain) -> None:
@@ -181,7 +181,7 @@ def test_undoing_an_earlier_edit_fails_the_regressions_gate(chain) -> None:
     markdown = (home / "reports" / str(runs["undo"]) / "report.md").read_text()
     assert "## Earlier edits" in markdown and "swap-dog-cat (version" in markdown
     html = (home / "reports" / str(runs["undo"]) / "report.html").read_text()
-    assert "Earlier edits" in html and "undone" in html
+    assert 'id="earlier-edits"' in html and "undone" in html
 
 
 def test_an_edit_that_leaves_earlier_edits_alone_passes_the_gate(chain) -> None:
