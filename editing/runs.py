@@ -18,7 +18,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from transformers import PreTrainedTokenizerBase
 from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED, BadInput
 from editing.generation import GenerationError, load_merged_version, version_chain
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
+from editing.ledger import Ancestry, LedgerError, load_ancestry
 from editing.lora import AdapterBase, EditConfig, EditResult, apply_edit, merged_fingerprint, save_adapter
 from editing.model_refs import resolve_ref
 from editing.models import LoadedModel, ScorableModel, load_config_and_tokenizer, load_model
@@ -79,10 +80,18 @@ class RunPlan:
     fluency_texts: list[str]
     model_version_id: int | None = None  # when the spec names a stored model version
     disabled_excluded: int = 0  # judgments left out because their annotators' accounts are disabled
+    # the stored version's earlier edits and the probes that re-check them; empty on a base model
+    ancestry: Ancestry = field(default_factory=Ancestry)
+
+    @property
+    def own_probes(self) -> list[Probe]:
+        """The probes of the spec's own suites."""
+        return [p for suite in self.suites for p in suite.probes]
 
     @property
     def probes(self) -> list[Probe]:
-        return [p for suite in self.suites for p in suite.probes]
+        """Every probe the run scores: its own suites', then the ancestry's regression probes and controls."""
+        return [*self.own_probes, *self.ancestry.probes]
 
     @property
     def data_hash(self) -> str:
@@ -215,6 +224,16 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
     ids = [p.id for suite in suites for p in suite.probes]
     if len(set(ids)) != len(ids):
         raise RunInputError("two probe suites share probe ids; give each suite's probes their own ids")
+    try:
+        own = [p for suite in suites for p in suite.probes]
+        ancestry = load_ancestry(store, version_id, present=own) if version_id is not None else Ancestry()
+    except LedgerError as exc:
+        raise RunInputError(str(exc)) from exc
+    if set(ids) & set(ancestry.stored_ids):
+        raise RunInputError(
+            f"probe ids such as {sorted(set(ids) & set(ancestry.stored_ids))[0]!r} name an earlier "
+            "edit's regression probe (v<version>:<id>); rename them in your suite"
+        )
     selection = select_examples(judgments, spec.feedback.min_agreement, spec.objective, spec.feedback.positive_sft)
     if not selection.examples:
         where = f"tags {spec.feedback.tags}, status {spec.feedback.status}" if not spec.feedback.file else source
@@ -223,7 +242,7 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
             f"the spec selects no usable judgments ({len(judgments)} matched {where}{disabled}; dropped: "
             f"{dict(selection.dropped) or 'none'}); import or label some, or widen feedback.tags"
         )
-    plan = RunPlan(spec, suites, selection, len(judgments), source, retain, fluency, version_id, excluded)
+    plan = RunPlan(spec, suites, selection, len(judgments), source, retain, fluency, version_id, excluded, ancestry)
     _check_against_model(plan, base_ref)
     return plan
 
@@ -293,7 +312,11 @@ def _generation_prompts(plan: RunPlan) -> list[str]:
 def _store_probe_results(
     store: Store, run_id: int, plan: RunPlan, before: list[ProbeScore], after: list[ProbeScore]
 ) -> None:
-    """Keep every probe score of the run, keyed to stored (immutable, content-named) suites."""
+    """Keep every probe score of the run, keyed to stored (immutable, content-named) suites.
+
+    Regression probes and earlier controls are scored against the earlier runs' stored probes; one
+    that is also among this run's own (the same suite again) was scored identically and is kept once.
+    """
     key_to_id: dict[str, int] = {}
     for suite in plan.suites:
         rows = [
@@ -312,10 +335,16 @@ def _store_probe_results(
         digest = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:12]
         stored = store.add_probe_suite(f"{suite.name}@{digest}", rows)
         key_to_id |= {p.key: p.id for p in stored.probes}
+    own_rows = set(key_to_id.values())
+    for probe_id, stored_id in plan.ancestry.stored_ids.items():
+        if stored_id not in own_rows:
+            key_to_id[probe_id] = stored_id
+            own_rows.add(stored_id)
     results = [
         store_records.ProbeScore(key_to_id[s.probe.id], phase, s.target_logprob, s.foil_logprob, None, s.continuation)
         for phase, scores in (("before", before), ("after", after))
         for s in scores
+        if s.probe.id in key_to_id
     ]
     store.record_probe_results(run_id, results)
 
@@ -484,8 +513,11 @@ def _impact(
     generations: list[dict[str, str]],
     strict: bool,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The report's measured sections, and the test probes that copy a training prompt."""
-    test_probes = [p for p in plan.probes if p.split == "test"]
+    """The report's measured sections, and the test probes that copy a training prompt.
+
+    Contamination is checked on the run's own test probes: the ancestry's re-check what earlier edits taught.
+    """
+    test_probes = [p for p in plan.own_probes if p.split == "test"]
     answers: dict[str, set[str]] = {}
     for example in plan.selection.examples:
         answers.setdefault(example.prompt, set()).update(a for a in (example.completion, example.rejected) if a)
@@ -500,10 +532,11 @@ def _impact(
         nll_before=before.fluency_nlls,
         nll_after=after.fluency_nlls,
         generations=generations,
-        gates=plan.spec.gates,
+        gates=plan.spec.judged_gates,
         strict=strict,
         contamination=contamination,
         seed=plan.spec.train.seed,
+        earlier_edits=plan.ancestry.edits,
     )
     return impact, contamination
 

@@ -35,6 +35,10 @@ MAX_STEPS = 100_000
 MAX_LR = 1e6
 MAX_RANK = 4096
 
+# On by default: a run on a stored version fails when an earlier edit's regression probes, judged per edit,
+# say its answer less than half the time (the whole interval below). Set `gates.regressions` to change it.
+DEFAULT_REGRESSIONS_GATE = ">= 0.5"
+
 
 @dataclass
 class FeedbackSpec:
@@ -163,7 +167,12 @@ class EditSpec:
         default_factory=list, metadata={"help": "Probe suites: `toyworld:NAME`, `store:NAME` or JSONL files."}
     )
     gates: dict[str, str] = field(
-        default_factory=dict, metadata={"help": 'Thresholds judged on the test split, e.g. {paraphrase: ">= 0.8"}.'}
+        default_factory=dict,
+        metadata={
+            "help": 'Thresholds judged on the test split, e.g. {paraphrase: ">= 0.8"}. '
+            f'`regressions` (every earlier edit of a stored version still said) is on at "{DEFAULT_REGRESSIONS_GATE}" '
+            'unless set here; ">= 0" turns it off.'
+        },
     )
     fluency: str | None = field(
         default=None, metadata={"help": "Text for the perplexity ratio: `toyworld:fluency`, a .txt or a .jsonl."}
@@ -193,6 +202,13 @@ class EditSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def judged_gates(self) -> dict[str, str]:
+        """The gates a run judges: the spec's, plus `regressions` at its default when the spec does not set it."""
+        if any(parse_gate(name, threshold).name == "regression_says" for name, threshold in self.gates.items()):
+            return dict(self.gates)
+        return {"regressions": DEFAULT_REGRESSIONS_GATE, **self.gates}
 
     @property
     def spec_hash(self) -> str:

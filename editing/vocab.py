@@ -141,6 +141,30 @@ METRICS: dict[str, Metric] = {
             counts="says_third",
         ),
         Metric(
+            "regression",
+            "Earlier edits kept",
+            "share of regression probes (earlier edits' test edit and paraphrase probes) where the earlier "
+            "edit's answer (target) still beats what it replaced (foil); higher is better",
+            ".2f",
+            higher_is_better=True,
+            gateable=True,
+            rate=True,
+            probe_kind="regression",
+            counts="target_wins",
+        ),
+        Metric(
+            "regression_says",
+            "Earlier edits still said",
+            "share of regression probes whose greedy continuation still begins with the earlier edit's answer "
+            "(target); the `regressions` gate judges it per earlier edit; higher is better",
+            ".2f",
+            higher_is_better=True,
+            gateable=True,
+            rate=True,
+            probe_kind="regression",
+            counts="says_target",
+        ),
+        Metric(
             "control_unchanged",
             "Controls unchanged",
             "share of control probes with the same greedy continuation and the old answer still winning; "
@@ -185,7 +209,8 @@ METRICS: dict[str, Metric] = {
 RATE_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if m.rate)
 FLUENCY_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if not m.rate)
 GATEABLE_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if m.gateable)
-GATE_ALIASES = {"leak": "leak_rate"}  # DESIGN.md writes `leak <= 0.2`
+# DESIGN.md writes `leak <= 0.2`; a spec's `regressions` gate is on `regression_says`, judged per earlier edit
+GATE_ALIASES = {"leak": "leak_rate", "regressions": "regression_says"}
 
 
 @dataclass(frozen=True)
@@ -195,6 +220,7 @@ class ProbeKind:
     name: str
     title: str  # the report's heading for the kind's section
     question: str
+    authored: bool = True  # written in probe suites; False for kinds nudge derives (a suite may not use them)
 
 
 PROBE_KINDS: dict[str, ProbeKind] = {
@@ -216,9 +242,17 @@ PROBE_KINDS: dict[str, ProbeKind] = {
             "Control probes: did anything it should not touch move?",
             "did anything it should not touch move?",
         ),
+        ProbeKind(
+            "regression",
+            "Regression probes: do earlier edits still hold?",
+            "does every earlier edit of the model version still say what it taught?",
+            authored=False,  # an earlier edit's test edit and paraphrase probes, re-scored by a later run
+        ),
     )
 }
-KIND_ORDER: tuple[str, ...] = ("leak", "control", "edit", "paraphrase")  # the report's order: worst news first
+AUTHORED_PROBE_KINDS: tuple[str, ...] = tuple(name for name, k in PROBE_KINDS.items() if k.authored)
+# the report's order: worst news first
+KIND_ORDER: tuple[str, ...] = ("leak", "regression", "control", "edit", "paraphrase")
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")  # gates are judged on `test` only
 SPLIT_ORDER: tuple[str, ...] = ("test", "val", "train")  # the report's order: what gates read first
@@ -245,12 +279,23 @@ FINDINGS: dict[str, Finding] = {
         Finding(
             "third answer",
             True,
-            "edit, paraphrase or leak probe: the target beats the foil after the edit, "
+            "edit, paraphrase, leak or regression probe: the target beats the foil after the edit, "
             "but the greedy continuation begins with neither: the model says something else",
         ),
-        Finding("missed", True, "edit or paraphrase probe: the foil still wins after the edit"),
+        Finding("missed", True, "edit, paraphrase or regression probe: the foil still wins after the edit"),
         Finding("leak", True, "leak probe: the old answer (foil) still wins after the edit"),
         Finding("held", False, "control probe: same greedy continuation, and the old answer still wins"),
+        Finding(
+            "kept",
+            False,
+            "regression probe: the earlier edit's answer (target) still wins, and the greedy continuation "
+            "begins with it",
+        ),
+        Finding(
+            "undone",
+            True,
+            "regression probe: the earlier edit held before this edit (its answer won and was said) and no longer does",
+        ),
         Finding("damaged", True, "control probe: its continuation changed (to anything) or the old answer lost"),
     )
 }

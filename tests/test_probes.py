@@ -85,7 +85,7 @@ def test_reading_a_suite_does_not_import_torch() -> None:
 
 def test_store_checks_the_same_kinds_and_splits_as_the_vocabulary() -> None:
     # the store keeps its own copy for its CHECK constraints (it imports nothing of editing/)
-    assert set(validation.PROBE_KINDS) == set(vocab.PROBE_KINDS)
+    assert set(validation.PROBE_KINDS) == set(vocab.AUTHORED_PROBE_KINDS)
     assert set(validation.PROBE_SPLITS) == set(vocab.SPLITS)
 
 

@@ -186,7 +186,7 @@ def test_the_schema_rejects_a_broken_report(report: dict[str, Any]) -> None:
 
 def test_read_report_refuses_another_schema_version(tmp_path: Path) -> None:
     (tmp_path / "report.json").write_text(json.dumps({"schema_version": 99}))
-    with pytest.raises(ValueError, match="schema version 99; this nudge reads versions 1 and 2"):
+    with pytest.raises(ValueError, match="schema version 99; this nudge reads versions 1, 2, 3"):
         read_report(tmp_path)
 
 

@@ -28,15 +28,56 @@ def _report_of(run_id: int) -> dict:
     return read_report(folder)
 
 
+@quiet_dependencies()
+def _ledger(version: int | None, out: Path | None) -> None:
+    """Every edit of a version's chain scored on that version: report.html, report.md and report.json."""
+    from editing.ledger import LedgerError, ledger_report
+    from editing.report import write_report
+    from store import Store, StoreError
+    from store.workspace import nudge_home
+
+    with Store.open() as store:
+        if version is None:
+            current = store.current_model_version()
+            if current is None:
+                fail("no model version is current yet; give --version N (`nudge runs list` shows the versions)")
+            version = current.id
+        try:
+            document = ledger_report(store, version)
+        except (LedgerError, StoreError) as exc:
+            fail_on(exc)
+    paths = write_report(document, out or nudge_home() / "reports" / f"ledger-{version}")
+    for path in paths.values():
+        console.print(f"wrote {path}")
+
+
 def report(
     run_id: Annotated[int | None, typer.Argument(help="The run's id.", metavar="RUN")] = None,
     fmt: Annotated[str, typer.Option("--format", help="html, md or json.")] = "html",
-    out: Annotated[Path | None, typer.Option(help="Write here instead of the run's report folder.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write here instead of the run's report folder (--ledger: a folder).")
+    ] = None,
     compare: Annotated[
         tuple[int, int] | None, typer.Option(help="Two runs side by side.", metavar="RUN_A RUN_B")
     ] = None,
+    ledger: Annotated[
+        bool,
+        typer.Option(
+            "--ledger",
+            help="One report over a version's whole chain: every edit's probes scored on it, per edit and pooled "
+            "(HTML, Markdown and JSON).",
+        ),
+    ] = False,
+    version: Annotated[
+        int | None, typer.Option(help="With --ledger: the model version (default: the current one).", metavar="N")
+    ] = None,
 ) -> None:
-    """Write (or rewrite) a run's edit impact report, or compare two runs."""
+    """Write (or rewrite) a run's edit impact report, compare two runs, or report a version's ledger."""
+    if ledger:
+        _ledger(version, out)
+        return
+    if version is not None:
+        fail("--version goes with --ledger")
     from editing.report import (
         render_comparison_html,
         render_comparison_markdown,

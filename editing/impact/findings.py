@@ -1,4 +1,4 @@
-"""What happened to each probe, in a word (`took`, `third answer`, `leak`, `held`, ...), one report row per probe."""
+"""What happened to each probe, in a word (`took`, `leak`, `held`, `undone`, ...), one report row per probe."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ def _finding(before: ProbeScore, after: ProbeScore) -> str:
     kind = before.probe.kind
     if kind == "control":
         return "held" if control_held(before, after) else "damaged"
+    if kind == "regression":
+        held_before, held_after = (s.success and s.says in (None, "target") for s in (before, after))
+        if held_after:
+            return "kept"
+        if held_before:
+            return "undone"
     if not after.success:
         return "leak" if kind == "leak" else "missed"
     return "third answer" if after.says == "third" else "took"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from editing.impact.statistics import Estimate, no_data
-from editing.vocab import GATE_ALIASES, GATEABLE_METRICS
+from editing.vocab import GATE_ALIASES, GATEABLE_METRICS, METRICS
 
 _GATE_PATTERN = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 _COMPARISONS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
@@ -49,10 +49,31 @@ def parse_gate(name: str, spec: str) -> Gate:
     return Gate(canonical, match.group(1), float(match.group(2)))
 
 
+def _row(gate: Gate, estimate: Estimate) -> dict[str, Any]:
+    return {
+        "name": gate.name,
+        "value": estimate.value,
+        "ci_low": estimate.ci_low,
+        "ci_high": estimate.ci_high,
+        "n": estimate.n,
+        "threshold": f"{gate.op} {gate.threshold:g}",
+        "status": gate.status(estimate),
+    }
+
+
 def evaluate_gates(
-    gates: Mapping[str, str], metrics: Mapping[str, Estimate], strict: bool = False, contaminated: bool = False
+    gates: Mapping[str, str],
+    metrics: Mapping[str, Estimate],
+    strict: bool = False,
+    contaminated: bool = False,
+    by_edit: Mapping[str, Mapping[str, Estimate]] | None = None,
 ) -> dict[str, Any]:
     """The verdict: each gate judged on its metric's interval, and whether the edit passes.
+
+    A gate on a regression metric (`regressions`, on `regression_says`) is judged once
+    per earlier edit, on that edit's own interval from `by_edit` (label -> metric ->
+    estimate), one row each with the edit's label: a pooled rate would let one undone
+    edit hide among kept ones. Without earlier edits such a gate has no rows.
 
     One rule for every kind of uncertainty: the verdict is `fail` when a gate fails,
     else `uncertain` when a gate is uncertain or the test split is `contaminated`
@@ -64,18 +85,11 @@ def evaluate_gates(
     rows = []
     for name, spec in gates.items():
         gate = parse_gate(name, spec)
-        estimate = metrics.get(gate.name, no_data())
-        rows.append(
-            {
-                "name": gate.name,
-                "value": estimate.value,
-                "ci_low": estimate.ci_low,
-                "ci_high": estimate.ci_high,
-                "n": estimate.n,
-                "threshold": f"{gate.op} {gate.threshold:g}",
-                "status": gate.status(estimate),
-            }
-        )
+        if METRICS[gate.name].probe_kind == "regression":
+            for label, estimates in (by_edit or {}).items():
+                rows.append({**_row(gate, estimates.get(gate.name, no_data())), "edit": label})
+        else:
+            rows.append(_row(gate, metrics.get(gate.name, no_data())))
     statuses = {row["status"] for row in rows}
     if contaminated:
         statuses.add("uncertain")

@@ -9,6 +9,7 @@ from editing.impact.findings import probe_rows
 from editing.impact.fluency import paired_entropy, perplexity_ratio
 from editing.impact.gates import evaluate_gates, parse_gate
 from editing.impact.metrics import margin_changes, mcnemar_entry, pair_scores, probe_outcomes, rate_metrics
+from editing.impact.regressions import EarlierEdit, after_estimates, earlier_edit_rows
 from editing.impact.statistics import Estimate, bootstrap_mean, no_data
 from editing.impact.summary import summarize
 from editing.vocab import RATE_METRICS
@@ -31,8 +32,9 @@ def measure_impact(
     contamination: Sequence[Mapping[str, Any]] = (),
     split: str = "test",
     seed: int = 0,
+    earlier_edits: Sequence[EarlierEdit] = (),
 ) -> dict[str, Any]:
-    """The report's `metrics`, `verdict`, `probes` and `summary` sections from one run's data.
+    """The report's `metrics`, `verdict`, `probes`, `summary` and `earlier_edits` sections from one run's data.
 
     `before`/`after`: every probe scored in each phase. `kl`: per-retain-text
     KL(base || edited). `nll_before`/`nll_after`: per-token NLLs of the fluency
@@ -41,6 +43,8 @@ def measure_impact(
     `contamination`: `find_contamination`'s rows; any (or `contaminated`) makes the
     verdict uncertain (`evaluate_gates`), and the summary never calls those probes held out.
     Metrics and gates use the `split` probes only; other splits get context rates.
+    `earlier_edits`: the edits in the ancestry whose regression probes this run scored;
+    each gets its own before/after (`earlier_edit_rows`) and its own `regressions` gate row.
     """
     gates = dict(gates or {})
     for name, spec in gates.items():
@@ -79,6 +83,14 @@ def measure_impact(
     margins = margin_changes(before, after, split=split, seed=seed)
     rows = probe_rows(before, after)
     estimates = {"before": phase_before, "after": phase_after, "margin_change": margins}
+    edits = earlier_edit_rows(before, after, earlier_edits, seed=seed)
+    verdict = evaluate_gates(
+        gates,
+        phase_after,
+        strict=strict,
+        contaminated=contaminated or bool(contamination),
+        by_edit=after_estimates(edits),
+    )
     return {
         "metrics": {
             "split": split,
@@ -88,7 +100,8 @@ def measure_impact(
             "margin_change": margins,
             "other_splits": other_splits,
         },
-        "verdict": evaluate_gates(gates, phase_after, strict=strict, contaminated=contaminated or bool(contamination)),
+        "verdict": verdict,
         "probes": rows,
         "summary": summarize(rows, estimates, split=split, contamination=contamination),
+        "earlier_edits": edits,
     }

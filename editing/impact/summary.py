@@ -267,10 +267,27 @@ def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_d
     return sentences
 
 
+def _regression_sentences(rows: list[Row]) -> list[str]:
+    """Earlier edits of the model version: how many of their regression probes this edit undid."""
+    regressions = [r for r in rows if r["kind"] == "regression"]
+    if not regressions:
+        return []
+    undone = [r for r in regressions if r["finding"] == "undone"]
+    if not undone:
+        kept = sum(r["finding"] == "kept" for r in regressions)
+        return [f"Earlier edits: no regression probe was undone ({kept} of {len(regressions)} kept)."]
+    return [
+        f"Earlier edits: {len(undone)} of {len(regressions)} regression probes were undone "
+        f"({_by_relation(regressions, 'undone')}), e.g. {_said(undone[0])} "
+        f'(before this edit: "{undone[0]["continuation_before"].strip()}").'
+    ]
+
+
 def _moved_sentences(rows: list[Row], all_rows: Sequence[Row], metrics: Mapping[str, Any], split: str) -> list[str]:
     controls = [r for r in rows if r["kind"] == "control"]
     damaged = sum(r["finding"] == "damaged" for r in controls)
     return [
+        *_regression_sentences(rows),
         *_control_sentences(controls, metrics["after"]["control_unchanged"]),
         *_outside_split_sentences(all_rows, split),
         *_margin_sentence(metrics["margin_change"].get("control")),

@@ -13,7 +13,7 @@ from pathlib import Path
 from editing.errors import BadInput
 from editing.jsonl import jsonl_records
 from editing.toyworld.paths import TOYWORLD_PREFIX, TOYWORLD_SUITES, toyworld_suite_file, toyworld_text_file
-from editing.vocab import PROBE_KINDS, SPLITS
+from editing.vocab import AUTHORED_PROBE_KINDS, SPLITS
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Probe:
     prompt: str
     target: str
     foil: str
-    kind: str  # one of editing.vocab.PROBE_KINDS
+    kind: str  # one of editing.vocab.PROBE_KINDS (suites hold AUTHORED_PROBE_KINDS)
     split: str  # one of editing.vocab.SPLITS; gates are judged on "test" only
     relation: str = ""
     subject: str = ""
@@ -51,8 +51,8 @@ def parse_probe(record: object, where: str) -> Probe:
         value = record.get(field)
         if not isinstance(value, str) or not value.strip():
             raise ProbeSuiteError(f"{where}: field {field!r} must be a non-empty string, got {value!r}")
-    if record["kind"] not in PROBE_KINDS:
-        raise ProbeSuiteError(f"{where}: kind {record['kind']!r} is not one of {', '.join(PROBE_KINDS)}")
+    if record["kind"] not in AUTHORED_PROBE_KINDS:
+        raise ProbeSuiteError(f"{where}: kind {record['kind']!r} is not one of {', '.join(AUTHORED_PROBE_KINDS)}")
     if record["split"] not in SPLITS:
         raise ProbeSuiteError(f"{where}: split {record['split']!r} is not one of {', '.join(SPLITS)}")
     if record["target"] == record["foil"]:

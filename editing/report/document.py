@@ -16,9 +16,10 @@ from typing import Any
 from editing.report.html import render_html
 from editing.report.markdown import render_markdown
 
-SCHEMA_VERSION = 2  # of report.json: what this nudge writes
-# Version 2 only added fields (generation-level rates, `says`, sign-flip tests), so version 1 reads too.
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3  # of report.json: what this nudge writes
+# Versions 2 and 3 only added fields (2: generation-level rates, `says`, sign-flip tests; 3: the `regression`
+# probe kind, its metrics and findings, `earlier_edits`, a gate row's `edit`), so older versions read too.
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def _finite(value: Any) -> Any:
@@ -43,7 +44,8 @@ def assemble_report(
 ) -> dict[str, Any]:
     """The report as one JSON-ready dict (schema version SCHEMA_VERSION).
 
-    `impact_sections` is what `editing.impact.measure_impact` returns; the rest are
+    `impact_sections` is what `editing.impact.measure_impact` returns (`earlier_edits`
+    may be left out: none); the rest are
     `find_contamination`'s rows, `{prompt, before, after}` generations, the spectral
     sections (or None) and the run record.
     """
@@ -61,6 +63,7 @@ def assemble_report(
             "summary": impact_sections["summary"],
             "metrics": impact_sections["metrics"],
             "probes": impact_sections["probes"],
+            "earlier_edits": list(impact_sections.get("earlier_edits", [])),
             "contamination": list(contamination),
             "generations": [
                 {"prompt": str(g["prompt"]), "before": str(g["before"]), "after": str(g["after"])} for g in generations
@@ -96,6 +99,6 @@ def read_report(path: Path) -> dict[str, Any]:
     report = json.loads(path.read_text(encoding="utf-8"))
     version = report.get("schema_version") if isinstance(report, dict) else None
     if version not in READABLE_VERSIONS:
-        versions = " and ".join(str(v) for v in READABLE_VERSIONS)
+        versions = ", ".join(str(v) for v in READABLE_VERSIONS)
         raise ValueError(f"{path} has report schema version {version!r}; this nudge reads versions {versions}")
     return report

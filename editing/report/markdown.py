@@ -117,6 +117,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if verdict.gates:
         parts += [_table(verdict.gates), escape(verdict.note) + "\n"]
     parts += _summary(sections.summary, "##")
+    if sections.earlier_edits:
+        earlier = sections.earlier_edits
+        parts += [f"## {escape(earlier.title)}\n", _table(earlier.table), escape(earlier.note) + "\n"]
     metrics = sections.metrics
     parts += [f"## {escape(metrics.title)}\n", _table(metrics.table), escape(metrics.note) + "\n"]
     for section in metrics.subsections:

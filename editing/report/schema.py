@@ -1,4 +1,4 @@
-"""`report.json`'s contract, schema version 1: its JSON Schema (draft 2020-12) and its `TypedDict`s.
+"""`report.json`'s contract, schema version 3: its JSON Schema (draft 2020-12) and its `TypedDict`s.
 
 The schema's enums (metric names, probe kinds, splits, findings, gate
 statuses, tests) are read from `editing.vocab`, so they cannot drift from what
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
+from editing.impact.regressions import REGRESSION_METRICS
 from editing.report.document import SCHEMA_VERSION
 from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, RATE_METRICS, SPLITS, STATISTICAL_TESTS
 
@@ -86,7 +87,37 @@ _GATE = {
         "n": {"type": "integer", "minimum": 0},
         "threshold": {"type": "string", "pattern": r"^(>=|<=|>|<) \S+$"},
         "status": {"enum": _GATE_STATUSES},
+        "edit": {"type": "string", "description": "the earlier edit a regression gate row judges (its label)"},
     },
+}
+
+_REGRESSION_RATES = {
+    "type": "object",
+    "required": list(REGRESSION_METRICS),
+    "properties": {name: {"$ref": "#/$defs/estimate"} for name in REGRESSION_METRICS},
+    "additionalProperties": False,
+}
+
+_EARLIER_EDIT = {
+    "type": "object",
+    "description": "One edit in the ancestry of the version the run started from: its regression probes' "
+    "success before and after this run, by margin (`regression`) and by what the model says (`regression_says`).",
+    "required": ["name", "version_id", "run_id", "label", "before", "after", "tests", "margin_change"],
+    "properties": {
+        "name": {"type": "string"},
+        "version_id": {"type": "integer"},
+        "run_id": {"type": "integer"},
+        "label": {"type": "string"},
+        "before": _REGRESSION_RATES,
+        "after": _REGRESSION_RATES,
+        "tests": {
+            "type": "object",
+            "required": list(REGRESSION_METRICS),
+            "additionalProperties": {"$ref": "#/$defs/test"},
+        },
+        "margin_change": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/margin_change"}]},
+    },
+    "additionalProperties": False,
 }
 
 _PROBE_ROW = {
@@ -171,7 +202,7 @@ _SPECTRAL = {
 
 REPORT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://nudge.invalid/schemas/report-v2.json",
+    "$id": "https://nudge.invalid/schemas/report-v3.json",
     "title": "nudge edit impact report",
     "type": "object",
     "required": [
@@ -233,6 +264,7 @@ REPORT_SCHEMA: dict[str, Any] = {
             },
         },
         "probes": {"type": "array", "items": {"$ref": "#/$defs/probe_row"}},
+        "earlier_edits": {"type": "array", "items": {"$ref": "#/$defs/earlier_edit"}},
         "contamination": {
             "type": "array",
             "items": {
@@ -270,6 +302,7 @@ REPORT_SCHEMA: dict[str, Any] = {
         "margin_change": _MARGIN_CHANGE,
         "gate": _GATE,
         "probe_row": _PROBE_ROW,
+        "earlier_edit": _EARLIER_EDIT,
         "spectral": _SPECTRAL,
     },
 }
@@ -290,6 +323,7 @@ class Estimate(TypedDict):
 
 class _GateOptional(TypedDict, total=False):
     n: int
+    edit: str  # a regression gate's row: the earlier edit it judges
 
 
 class Gate(_GateOptional):
@@ -384,6 +418,19 @@ class ProbeRow(_ProbeRowOptional):
     finding: str
 
 
+class EarlierEdit(TypedDict):
+    """One earlier edit re-checked: its regression probes before and after this run."""
+
+    name: str
+    version_id: int
+    run_id: int
+    label: str  # "swap-dog-cat (version 2)", as its gate rows name it
+    before: dict[str, Estimate]  # regression, regression_says
+    after: dict[str, Estimate]
+    tests: dict[str, PairedTest]
+    margin_change: MarginChange | None
+
+
 class _ContaminationRowOptional(TypedDict, total=False):
     match: str  # exact, near, contained
 
@@ -426,7 +473,11 @@ class Spectral(TypedDict):
     note: str
 
 
-class ReportJson(TypedDict):
+class _ReportJsonOptional(TypedDict, total=False):
+    earlier_edits: list[EarlierEdit]  # version 3: empty when the run's model has no earlier edits
+
+
+class ReportJson(_ReportJsonOptional):
     """The whole of `report.json`."""
 
     schema_version: int

@@ -215,6 +215,7 @@ class Report:
     generations: Generations
     spectral: Spectral
     run: RunRecord
+    earlier_edits: Subsection | None = None  # None when the run's model had no earlier edits
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,11 @@ def build_verdict(report: Mapping[str, Any]) -> Verdict:
     if gates:
         rows = [
             [
-                Cell(text.metric_label(gate["name"]), hint=text.metric_help(gate["name"]), code_name=gate["name"]),
+                Cell(
+                    text.metric_label(gate["name"]) + (f": {gate['edit']}" if gate.get("edit") else ""),
+                    hint=text.metric_help(gate["name"]),
+                    code_name=gate["name"],
+                ),
                 Cell(text.number_text(gate["value"], gate["name"]), numeric=True),
                 Cell(text.interval_text(gate, gate["name"]), numeric=True),
                 Cell(gate["threshold"], numeric=True),
@@ -421,7 +426,7 @@ def _probe_row(probe: Mapping[str, Any]) -> list[Cell]:
 
 
 def _bad_word(kind: str) -> str:
-    return {"leak": "leaked", "control": "damaged"}.get(kind, "missed")
+    return {"leak": "leaked", "control": "damaged", "regression": "undone or missed"}.get(kind, "missed")
 
 
 def build_probes(report: Mapping[str, Any]) -> Probes:
@@ -574,6 +579,62 @@ def build_spectral(report: Mapping[str, Any]) -> Spectral:
     )
 
 
+def build_earlier_edits(report: Mapping[str, Any]) -> Subsection | None:
+    """Per earlier edit of the model version: its regression probes' success before and after, by margin
+    and by what the model says, with intervals; None when there were no earlier edits."""
+    edits = report.get("earlier_edits") or []
+    if not edits:
+        return None
+    rows = []
+    for edit in edits:
+        before, after, tests = edit["before"], edit["after"], edit["tests"]
+        margin = edit.get("margin_change") or {}
+        rows.append(
+            [
+                Cell(edit["label"]),
+                Cell(str(edit["run_id"]), numeric=True),
+                *(
+                    Cell(text.estimate_text(phase[name], name), numeric=True)
+                    for name in ("regression", "regression_says")
+                    for phase in (before, after)
+                ),
+                Cell(text.p_value_text(tests["regression_says"].get("p_value")), numeric=True),
+                Cell(text.estimate_text(margin, fmt="+.3f") if margin else text.MISSING, numeric=True),
+                Cell(str(after["regression_says"]["n"]), numeric=True),
+            ]
+        )
+    headers = [
+        "Earlier edit",
+        "Run",
+        "Wins before [95% CI]",
+        "Wins after",
+        "Says before [95% CI]",
+        "Says after",
+        "p (says)",
+        "Margin change [95% CI]",
+        "n",
+    ]
+    labels = [edit["label"] for edit in edits]
+    chart = IntervalChart(
+        "Share of each earlier edit's regression probes still saying its answer, 95% intervals",
+        labels,
+        [
+            IntervalSeries("before", BEFORE_COLOUR, [edit["before"]["regression_says"] for edit in edits]),
+            IntervalSeries("after", AFTER_COLOUR, [edit["after"]["regression_says"] for edit in edits]),
+        ],
+        "share of probes",
+        (0.0, 1.0),
+    )
+    note = (
+        "Each earlier edit's test edit and paraphrase probes, scored again as regression probes: "
+        "`wins` = its answer (target) beats what it replaced (foil), `says` = the greedy continuation begins "
+        "with its answer. Wilson intervals; p is McNemar's exact test on the probes that flipped; the margin "
+        "change is the mean of after − before (nats) with a bootstrap interval. The `regressions` gate judges "
+        "`says` after, per edit."
+    )
+    return Subsection("Earlier edits: do they still hold?", Table(headers, rows), chart, note, chart_first=False)
+
+
 def build_run_record(report: Mapping[str, Any]) -> RunRecord:
     run = report.get("run") or {}
     entries = [
@@ -598,6 +659,7 @@ def build_report(report: Mapping[str, Any]) -> Report:
         build_generations(report),
         build_spectral(report),
         build_run_record(report),
+        build_earlier_edits(report),
     )
 
 

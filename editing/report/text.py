@@ -154,7 +154,8 @@ def console_gate_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str, st
         low, high = gate.get("ci_low"), gate.get("ci_high")
         interval = f"[{low:.3f}, {high:.3f}]" if low is not None and high is not None else "n/a"
         value = f"{gate['value']:.3f}" if gate.get("value") is not None else "n/a"
-        rows.append((gate["name"], value, interval, str(gate["threshold"]), gate["status"]))
+        name = f"{gate['name']}: {gate['edit']}" if gate.get("edit") else gate["name"]
+        rows.append((name, value, interval, str(gate["threshold"]), gate["status"]))
     return rows
 
 
@@ -167,6 +168,12 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     for title, key in (("what leaked", "leaked"), ("what else moved", "moved")):
         sentences = report["summary"].get(key) or []
         lines.append(f"{title}: " + (" ".join(sentences) if sentences else "nothing found by the probes."))
+    for edit in report.get("earlier_edits") or []:
+        before, after = edit["before"]["regression_says"], edit["after"]["regression_says"]
+        lines.append(
+            f"earlier edit {edit['label']}: share of its regression probes saying its answer "
+            f"{estimate_text(before, 'regression_says')} before, {estimate_text(after, 'regression_says')} after"
+        )
     if report["contamination"]:
         matches = "; ".join(
             f'"{row["prompt"]}" ~ "{row["training_prompt"]}" ({row.get("match") or "match"})'
