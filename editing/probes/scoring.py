@@ -140,12 +140,46 @@ def score_completions(
 
 
 def _score_groups(model: PreTrainedModel, groups: list[PromptGroup], pad_id: int) -> dict[_Pair, CompletionScore]:
-    """Every completion of a batch of prompt groups: one pass over the prompts, one over the extensions."""
+    """Every completion of a batch of prompt groups, from the next-token distributions that predict its tokens."""
+    distributions, width = _next_token_logits(model, groups, pad_id)
+    keys: list[_Pair] = []
+    where: list[int] = []  # per completion token: the row of `distributions` that predicts it
+    targets: list[int] = []
+    owner_of_token: list[int] = []
+    first_extension_row = 0
+    for b, group in enumerate(groups):
+        for completion, extension in zip(group.completions, group.extension_of, strict=True):
+            where.append(b)  # the first token: after the prompt
+            if extension is not None:  # the rest: at the positions of the extension's tokens
+                row = len(groups) + (first_extension_row + extension) * width
+                where += range(row, row + len(completion) - 1)
+            targets += completion
+            owner_of_token += [len(keys)] * len(completion)
+            keys.append((group.prompt, completion))
+        first_extension_row += len(group.extensions)
+    device = distributions.device
+    picked = distributions[torch.tensor(where, device=device)].float()  # (N, V)
+    target = torch.tensor(targets, device=device)
+    token_logprob = torch.log_softmax(picked, dim=-1).gather(-1, target[:, None]).squeeze(-1)
+    owner = torch.tensor(owner_of_token, device=device)
+    sums = torch.zeros(len(keys), device=device).index_add_(0, owner, token_logprob)
+    hits = torch.zeros(len(keys), device=device).index_add_(0, owner, (picked.argmax(-1) == target).float())
+    return {
+        key: CompletionScore(
+            mean_logprob=total / len(key[1]), sum_logprob=total, n_tokens=len(key[1]), greedy_match=n == len(key[1])
+        )
+        for key, total, n in zip(keys, sums.tolist(), hits.tolist(), strict=True)
+    }
+
+
+def _next_token_logits(model: PreTrainedModel, groups: list[PromptGroup], pad_id: int) -> tuple[torch.Tensor, int]:
+    """The logits after each prompt, (B, V), then at every position of every extension, (R * E, V),
+    stacked; and E, the extensions' padded width. One pass over the prompts, one over the extensions."""
     prompt_ids, prompt_mask = left_pad([g.prompt for g in groups], pad_id)
     prompt_ids, prompt_mask = prompt_ids.to(model.device), prompt_mask.to(model.device)
     owners = [b for b, g in enumerate(groups) for _ in g.extensions]
-    # logits at the last position only: the next-token distribution after each prompt (left padding
-    # puts every prompt's end there), so the vocabulary projection runs on B positions, not B * T
+    # logits at the last position only (left padding puts every prompt's end there), so the
+    # vocabulary projection runs on B positions, not B * T
     out = model(
         input_ids=prompt_ids,
         attention_mask=prompt_mask,
@@ -153,53 +187,21 @@ def _score_groups(model: PreTrainedModel, groups: list[PromptGroup], pad_id: int
         use_cache=bool(owners),
         logits_to_keep=1,
     )
-    distributions = [out.logits[:, -1]]  # (B, V)
-    width = 0
-    if owners:
-        extension_ids, extension_mask = right_pad([e for g in groups for e in g.extensions], pad_id)
-        width = extension_ids.shape[1]
-        owner = torch.tensor(owners, device=model.device)
-        cache = out.cache
-        cache.reorder_cache(owner)  # each extension row gets its prompt's keys and values, repeated as needed
-        attention_mask = torch.cat([prompt_mask[owner], extension_mask.to(model.device)], dim=1)
-        positions = prompt_mask[owner].sum(dim=1, keepdim=True) + torch.arange(width, device=model.device)
-        logits = model(
-            input_ids=extension_ids.to(model.device),
-            attention_mask=attention_mask,
-            position_ids=positions,
-            cache=cache,
-        ).logits  # (R, E, V)
-        distributions.append(logits.flatten(0, 1))
-    # for every completion token, the row of `distributions` that predicts it
-    keys: list[_Pair] = []
-    where: list[int] = []
-    targets: list[int] = []
-    owner_of_token: list[int] = []
-    first_extension_row = 0
-    for b, group in enumerate(groups):
-        for completion, extension in zip(group.completions, group.extension_of, strict=True):
-            rows = [b]
-            if extension is not None:
-                row = len(groups) + (first_extension_row + extension) * width
-                rows += range(row, row + len(completion) - 1)
-            where += rows
-            targets += completion
-            owner_of_token += [len(keys)] * len(completion)
-            keys.append((group.prompt, completion))
-        first_extension_row += len(group.extensions)
-    device = distributions[0].device
-    picked = torch.cat(distributions)[torch.tensor(where, device=device)].float()  # (N, V)
-    target = torch.tensor(targets, device=device)
-    token_logprob = torch.log_softmax(picked, dim=-1).gather(-1, target[:, None]).squeeze(-1)
-    owner_index = torch.tensor(owner_of_token, device=device)
-    sums = torch.zeros(len(keys), device=device).index_add_(0, owner_index, token_logprob)
-    hits = torch.zeros(len(keys), device=device).index_add_(0, owner_index, (picked.argmax(-1) == target).float())
-    return {
-        key: CompletionScore(
-            mean_logprob=total / len(key[1]), sum_logprob=total, n_tokens=len(key[1]), greedy_match=n == len(key[1])
-        )
-        for key, total, n in zip(keys, sums.tolist(), hits.tolist(), strict=True)
-    }
+    after_prompt = out.logits[:, -1]  # (B, V)
+    if not owners:
+        return after_prompt, 0
+    extension_ids, extension_mask = right_pad([e for g in groups for e in g.extensions], pad_id)
+    owner = torch.tensor(owners, device=model.device)
+    cache = out.cache
+    cache.reorder_cache(owner)  # each extension row gets its prompt's keys and values, repeated as needed
+    width = extension_ids.shape[1]
+    logits = model(
+        input_ids=extension_ids.to(model.device),
+        attention_mask=torch.cat([prompt_mask[owner], extension_mask.to(model.device)], dim=1),
+        position_ids=prompt_mask[owner].sum(dim=1, keepdim=True) + torch.arange(width, device=model.device),
+        cache=cache,
+    ).logits  # (R, E, V)
+    return torch.cat([after_prompt, logits.flatten(0, 1)]), width
 
 
 @torch.inference_mode()
