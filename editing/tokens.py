@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
 import torch
 from transformers import PreTrainedTokenizerBase
 
@@ -58,6 +61,74 @@ def collate_pairs(
         attention_mask[row, :n_all] = 1
         completion_mask[row, n_prompt:n_all] = 1
     return input_ids, attention_mask, completion_mask
+
+
+def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-padded (input_ids, attention_mask), each (B, T): every row ends in the last column,
+    so the next-token logits of every row sit at the last position."""
+    width = max(len(ids) for ids in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, ids in enumerate(rows):
+        input_ids[row, width - len(ids) :] = torch.tensor(ids)
+        attention_mask[row, width - len(ids) :] = 1
+    return input_ids, attention_mask
+
+
+def right_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded (input_ids, attention_mask), each (B, T): every row starts in the first column."""
+    width = max(len(ids) for ids in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, ids in enumerate(rows):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        attention_mask[row, : len(ids)] = 1
+    return input_ids, attention_mask
+
+
+def positions_of(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that count real tokens only, (B, T): a left-padded row starts at 0 where its text starts."""
+    return (attention_mask.cumsum(dim=-1) - 1).clamp(min=0)
+
+
+@dataclass(frozen=True)
+class PromptGroup:
+    """One distinct prompt, the distinct completions scored after it, and what must run to score them.
+
+    A completion's first token is predicted at the prompt's last position, its later
+    tokens at the positions of its own earlier tokens. So a completion needs the prompt
+    followed by all but its last token: its *extension*. A one-token completion needs
+    the prompt alone; a completion whose extension begins a longer one is read off that
+    one's positions. Only the longest extensions run, after the prompt, from its KV cache.
+    """
+
+    prompt: tuple[int, ...]
+    completions: tuple[tuple[int, ...], ...]
+    extensions: tuple[tuple[int, ...], ...]  # none begins another
+    extension_of: tuple[int | None, ...]  # per completion: the extension that predicts its later tokens
+
+
+def group_by_prompt(pairs: Iterable[tuple[Sequence[int], Sequence[int]]]) -> list[PromptGroup]:
+    """(prompt ids, completion ids) pairs as one group per distinct prompt, repeats merged,
+    shortest prompt first (sorted, batches of groups pad little)."""
+    by_prompt: dict[tuple[int, ...], dict[tuple[int, ...], None]] = {}
+    for prompt, completion in pairs:
+        if not prompt:
+            raise ValueError("a prompt encodes to no tokens, so nothing predicts its completion; give a non-empty one")
+        by_prompt.setdefault(tuple(prompt), {})[tuple(completion)] = None
+    groups = []
+    for prompt, distinct in sorted(by_prompt.items(), key=lambda item: len(item[0])):
+        completions = tuple(distinct)
+        extensions: list[tuple[int, ...]] = []
+        for needed in sorted({c[:-1] for c in completions if len(c) > 1}, key=len, reverse=True):
+            if not any(e[: len(needed)] == needed for e in extensions):
+                extensions.append(needed)
+        extension_of = tuple(
+            next(i for i, e in enumerate(extensions) if e[: len(c) - 1] == c[:-1]) if len(c) > 1 else None
+            for c in completions
+        )
+        groups.append(PromptGroup(prompt, completions, tuple(extensions), extension_of))
+    return groups
 
 
 def token_logprobs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:

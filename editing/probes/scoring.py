@@ -1,8 +1,9 @@
 """Batched teacher-forced scoring of probes and texts, before and after an edit.
 
-Scores are mean token log-probs, computed in padded batches sorted by length
-under `torch.inference_mode()`. Before and after use the same model in memory:
-the caller toggles the adapter (`adapter_disabled`), never copies the model.
+Scores are mean token log-probs under `torch.inference_mode()`, in batches
+sorted by length, with every pass that can be shared run once (`score_completions`).
+Before and after use the same model in memory: the caller toggles the adapter
+(`adapter_disabled`), never copies the model.
 """
 
 from __future__ import annotations
@@ -18,7 +19,18 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from editing.models import ScorableModel
 from editing.probes.suites import Probe
-from editing.tokens import collate_pairs, encode_pairs, format_prompt, pad_id_of, token_logprobs
+from editing.tokens import (
+    PromptGroup,
+    collate_pairs,
+    encode_pairs,
+    format_prompt,
+    group_by_prompt,
+    left_pad,
+    pad_id_of,
+    positions_of,
+    right_pad,
+    token_logprobs,
+)
 from editing.vocab import PROBE_KINDS
 
 
@@ -88,6 +100,9 @@ def answer_given(generated: Sequence[int], answers: dict[str, Sequence[int]], re
     return "third"
 
 
+_Pair = tuple[tuple[int, ...], tuple[int, ...]]  # (prompt ids, completion ids)
+
+
 @dataclass(frozen=True)
 class CompletionScore:
     """How a model scores `completion` after `prompt` under teacher forcing."""
@@ -106,38 +121,87 @@ def score_completions(
     completions: list[str],
     batch_size: int = 128,
 ) -> list[CompletionScore]:
-    """Score each (prompt, completion) pair in right-padded batches sorted by length."""
+    """Score each (prompt, completion) pair, sharing every pass that can be shared.
+
+    Identical pairs are scored once, and each distinct prompt runs once for all its
+    completions (`group_by_prompt`): one-token completions are read off the prompt's
+    last position, longer ones continue from the prompt's KV cache. Prompts run in
+    batches of `batch_size`, sorted by length so that little is padding.
+    """
     if len(prompts) != len(completions):
         raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions; pass one each")
-    pairs = encode_pairs(tokenizer, prompts, completions)
-    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+    pairs = [(tuple(p), tuple(c)) for p, c in encode_pairs(tokenizer, prompts, completions)]
+    groups = group_by_prompt(pairs)
     pad_id = pad_id_of(tokenizer)
-    scores: dict[int, CompletionScore] = {}
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        input_ids, _, completion_mask = collate_pairs([pairs[i] for i in rows], pad_id)
-        input_ids = input_ids.to(model.device)
-        # right padding under causal attention: no real token ever attends to a pad on its right, so
-        # the mask can be left out, which lets attention take its fused causal path
-        logits = model(input_ids=input_ids, use_cache=False).logits  # (B, T, V)
-        # token t is predicted by the logits at t - 1; only completion tokens are scored, so the
-        # softmax over the vocabulary runs on those N positions alone
-        scored = completion_mask[:, 1:].bool().to(logits.device)  # (B, T-1)
-        picked = logits[:, :-1][scored].float()  # (N, V)
-        targets = input_ids[:, 1:][scored]  # (N,)
-        token_logprob = torch.log_softmax(picked, dim=-1).gather(-1, targets[:, None]).squeeze(-1)
-        row = scored.nonzero()[:, 0]
-        sums = torch.zeros(len(rows), device=logits.device).index_add_(0, row, token_logprob)
-        hits = torch.zeros(len(rows), device=logits.device).index_add_(0, row, (picked.argmax(-1) == targets).float())
-        counts = completion_mask.sum(dim=1).tolist()
-        for r, (i, total, n_hits) in enumerate(zip(rows, sums.tolist(), hits.tolist(), strict=True)):
-            scores[i] = CompletionScore(
-                mean_logprob=total / counts[r],
-                sum_logprob=total,
-                n_tokens=counts[r],
-                greedy_match=n_hits == counts[r],
-            )
-    return [scores[i] for i in range(len(pairs))]
+    scores: dict[_Pair, CompletionScore] = {}
+    for start in range(0, len(groups), batch_size):
+        scores.update(_score_groups(model, groups[start : start + batch_size], pad_id))
+    return [scores[pair] for pair in pairs]
+
+
+def _score_groups(model: PreTrainedModel, groups: list[PromptGroup], pad_id: int) -> dict[_Pair, CompletionScore]:
+    """Every completion of a batch of prompt groups, from the next-token distributions that predict its tokens."""
+    distributions, width = _next_token_logits(model, groups, pad_id)
+    keys: list[_Pair] = []
+    where: list[int] = []  # per completion token: the row of `distributions` that predicts it
+    targets: list[int] = []
+    owner_of_token: list[int] = []
+    first_extension_row = 0
+    for b, group in enumerate(groups):
+        for completion, extension in zip(group.completions, group.extension_of, strict=True):
+            where.append(b)  # the first token: after the prompt
+            if extension is not None:  # the rest: at the positions of the extension's tokens
+                row = len(groups) + (first_extension_row + extension) * width
+                where += range(row, row + len(completion) - 1)
+            targets += completion
+            owner_of_token += [len(keys)] * len(completion)
+            keys.append((group.prompt, completion))
+        first_extension_row += len(group.extensions)
+    device = distributions.device
+    picked = distributions[torch.tensor(where, device=device)].float()  # (N, V)
+    target = torch.tensor(targets, device=device)
+    token_logprob = torch.log_softmax(picked, dim=-1).gather(-1, target[:, None]).squeeze(-1)
+    owner = torch.tensor(owner_of_token, device=device)
+    sums = torch.zeros(len(keys), device=device).index_add_(0, owner, token_logprob)
+    hits = torch.zeros(len(keys), device=device).index_add_(0, owner, (picked.argmax(-1) == target).float())
+    return {
+        key: CompletionScore(
+            mean_logprob=total / len(key[1]), sum_logprob=total, n_tokens=len(key[1]), greedy_match=n == len(key[1])
+        )
+        for key, total, n in zip(keys, sums.tolist(), hits.tolist(), strict=True)
+    }
+
+
+def _next_token_logits(model: PreTrainedModel, groups: list[PromptGroup], pad_id: int) -> tuple[torch.Tensor, int]:
+    """The logits after each prompt, (B, V), then at every position of every extension, (R * E, V),
+    stacked; and E, the extensions' padded width. One pass over the prompts, one over the extensions."""
+    prompt_ids, prompt_mask = left_pad([g.prompt for g in groups], pad_id)
+    prompt_ids, prompt_mask = prompt_ids.to(model.device), prompt_mask.to(model.device)
+    owners = [b for b, g in enumerate(groups) for _ in g.extensions]
+    # logits at the last position only (left padding puts every prompt's end there), so the
+    # vocabulary projection runs on B positions, not B * T
+    out = model(
+        input_ids=prompt_ids,
+        attention_mask=prompt_mask,
+        position_ids=positions_of(prompt_mask),
+        use_cache=bool(owners),
+        logits_to_keep=1,
+    )
+    after_prompt = out.logits[:, -1]  # (B, V)
+    if not owners:
+        return after_prompt, 0
+    extension_ids, extension_mask = right_pad([e for g in groups for e in g.extensions], pad_id)
+    owner = torch.tensor(owners, device=model.device)
+    cache = out.cache
+    cache.reorder_cache(owner)  # each extension row gets its prompt's keys and values, repeated as needed
+    width = extension_ids.shape[1]
+    logits = model(
+        input_ids=extension_ids.to(model.device),
+        attention_mask=torch.cat([prompt_mask[owner], extension_mask.to(model.device)], dim=1),
+        position_ids=prompt_mask[owner].sum(dim=1, keepdim=True) + torch.arange(width, device=model.device),
+        cache=cache,
+    ).logits  # (R, E, V)
+    return torch.cat([after_prompt, logits.flatten(0, 1)]), width
 
 
 @torch.inference_mode()
@@ -172,18 +236,16 @@ def greedy_token_ids(
     out: dict[int, list[int]] = {}
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
-        width = max(len(encoded[i]) for i in rows)
-        input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, i in enumerate(rows):
-            input_ids[r, width - len(encoded[i]) :] = torch.tensor(encoded[i])
-            attention_mask[r, width - len(encoded[i]) :] = 1
+        input_ids, attention_mask = left_pad([encoded[i] for i in rows], pad_id)
         input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
         new_tokens = []
         for _ in range(max_new_tokens):
-            position_ids = (attention_mask.cumsum(dim=-1) - 1).clamp(min=0)
             logits = model(
-                input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=positions_of(attention_mask),
+                use_cache=False,
+                logits_to_keep=1,
             ).logits
             next_token = logits[:, -1].argmax(dim=-1, keepdim=True)  # (B, 1)
             new_tokens.append(next_token)
