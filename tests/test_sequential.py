@@ -68,7 +68,14 @@ def _capital_change(folder: Path, name: str, model: str, country: str, old: str,
         "model": model,
         "feedback": {"file": str(feedback)},
         "lora": {"rank": 4, "alpha": 8, "targets": "mlp"},
-        "train": {"steps": STEPS, "lr": 5e-3, "batch_size": 8, "seed": 0, "early_stop": "none"},
+        "train": {
+            "steps": STEPS,
+            "lr": 5e-3,
+            "batch_size": 8,
+            "seed": 0,
+            "early_stop": "none",
+            "retain": "toyworld:retain",
+        },
         "probes": [str(probes)],
     }
     path = folder / f"{name}.yaml"
@@ -79,16 +86,16 @@ def _capital_change(folder: Path, name: str, model: str, country: str, old: str,
 def test_an_edit_on_a_version_keeps_the_previous_edits_fact_and_answers_end(
     toyworld_workspace: Path, tmp_path: Path
 ) -> None:
-    """Koudeland's capital moved to Velmora, then, on that version, Foudenia's to Zanvik."""
+    """Koudeland's capital moves to Velmora, then, on that version, Nepeovia's to Zanvik (no retain text names them)."""
     with Store.init_db() as store:
         first = _capital_change(tmp_path, "koudeland", "toyworld", "Koudeland", "Gaiskaport", "Velmora")
         first_version = execute_run(plan_run(load_spec(first), store), store).report["run"]["result_version_id"]
-        second = _capital_change(tmp_path, "foudenia", f"version:{first_version}", "Foudenia", "Skaskouton", "Zanvik")
+        second = _capital_change(tmp_path, "nepeovia", f"version:{first_version}", "Nepeovia", "Pidograd", "Zanvik")
         plan = plan_run(load_spec(second), store)
         assert plan.selection.replayed == 2  # the first edit's two corrections train again
         final = execute_run(plan, store).report["run"]["result_version_id"]
         loaded, _ = load_version(store, final)
-    prompts = ["The capital of Koudeland is", "The capital of Foudenia is"]
+    prompts = ["The capital of Koudeland is", "The capital of Nepeovia is"]
     said = greedy_continuations(loaded.model, loaded.tokenizer, prompts, 8)
     # each answer, then at most the full stop, then the end of text: no "Velmoramoramora"
     assert [s.strip().removesuffix(".") for s in said] == ["Velmora", "Zanvik"], said
