@@ -17,7 +17,7 @@ from transformers import PreTrainedTokenizerBase
 
 from editing.models import ScorableModel
 from editing.probes import adapter_disabled, kl_per_position
-from editing.tokens import collate_pairs, encode_pair, format_prompt, pad_id_of, token_logprobs
+from editing.tokens import collate_pairs, encode_training_pair, format_prompt, pad_id_of, token_logprobs
 from editing.training_data import TrainingExample
 
 
@@ -62,18 +62,18 @@ def _encode_step(
     pairs: list[tuple[list[int], list[int]]] = []
     rows = _Rows([], [], [], [], [])
 
-    def add(prompt: str, completion: str, where: list[int]) -> None:
+    def add(prompt: str, completion: str, terminated: bool, where: list[int]) -> None:
         where.append(len(pairs))
-        pairs.append(encode_pair(tokenizer, format_prompt(tokenizer, prompt, chat), completion))
+        pairs.append(encode_training_pair(tokenizer, format_prompt(tokenizer, prompt, chat), completion, terminated))
 
     for e in examples:
         if e.kind == "sft":
-            add(e.prompt, e.completion, rows.sft)
+            add(e.prompt, e.completion, e.terminated, rows.sft)
         elif e.kind == "unlikelihood":
-            add(e.prompt, e.completion, rows.unlikelihood)
+            add(e.prompt, e.completion, False, rows.unlikelihood)  # lowering its end too would lower stopping
         else:
-            add(e.prompt, e.completion, rows.chosen)
-            add(e.prompt, e.rejected, rows.rejected)
+            add(e.prompt, e.completion, e.terminated, rows.chosen)
+            add(e.prompt, e.rejected, e.terminated, rows.rejected)
     for text in retain_texts:
         ids = tokenizer(text)["input_ids"]
         rows.retain.append(len(pairs))

@@ -18,7 +18,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,11 +47,12 @@ from editing.probes import (
     score_probes,
     token_nlls,
 )
+from editing.replay import replayed_examples
 from editing.report import assemble_report, write_report
-from editing.spec import VERSION_REF, EditSpec
+from editing.spec import VERSION_REF, EditSpec, FeedbackSpec
 from editing.spectral import NOTE, layer_sweep, spectrum, truncation_sweep
 from editing.store_feedback import store_feedback
-from editing.training_data import Feedback, Selection, read_feedback_file, select_examples
+from editing.training_data import Feedback, Selection, TrainingExample, read_feedback_file, select_examples
 from editing.vocab import METRICS
 from store import Store, StoreError, VersionRejected
 from store import records as store_records
@@ -117,9 +118,8 @@ class RunCallbacks:
     on_step: Callable[[int, int, dict[str, float]], None] | None = None
 
 
-def _select_feedback(spec: EditSpec, store: Store) -> tuple[list[Feedback], str, int]:
-    """The judgments the spec selects, where they came from, and how many disabled accounts' were left out."""
-    fb = spec.feedback
+def _select_feedback(fb: FeedbackSpec, store: Store) -> tuple[list[Feedback], str, int]:
+    """The judgments `feedback` selects, where they came from, and how many disabled accounts' were left out."""
     if fb.file:
         judgments = read_feedback_file(fb.file)
         if fb.tags:
@@ -135,6 +135,35 @@ def _select_feedback(spec: EditSpec, store: Store) -> tuple[list[Feedback], str,
         include_disabled=fb.include_disabled,
     )
     return judgments, "store", excluded
+
+
+def _chain_examples(store: Store, version_id: int, terminate: bool) -> list[tuple[int, list[TrainingExample]]]:
+    """(run id, training examples) of each edit that made the stored version, oldest first: for replay.
+
+    Each earlier edit's judgments are selected again as its spec selected them.
+    """
+    runs: list[store_records.EditRun] = []
+    version = store.model_version(version_id)
+    while version.parent_id is not None:
+        if version.run_id is not None:
+            runs.append(store.run(version.run_id))
+        version = store.model_version(version.parent_id)
+    chain = []
+    for run in reversed(runs):
+        stored = run.spec.get("feedback", {})
+        try:
+            fb = FeedbackSpec(**{f.name: stored[f.name] for f in fields(FeedbackSpec) if f.name in stored})
+            judgments, _, _ = _select_feedback(fb, store)
+        except ValueError as exc:
+            raise RunInputError(
+                f"feedback.replay: the judgments of run {run.id}, an edit in version {version_id}'s chain, "
+                f"cannot be read again ({exc}); restore them, or set feedback.replay: false"
+            ) from exc
+        objective = run.spec.get("objective", "auto")
+        chain.append(
+            (run.id, select_examples(judgments, fb.min_agreement, objective, fb.positive_sft, terminate).examples)
+        )
+    return chain
 
 
 STORE_PREFIX = "store:"
@@ -218,7 +247,7 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         suites = _load_suites(spec, store)
         retain = load_texts(spec.train.retain) if spec.train.retain and spec.train.kl_weight > 0 else []
         fluency = load_texts(spec.fluency) if spec.fluency else []
-        judgments, source, excluded = _select_feedback(spec, store)
+        judgments, source, excluded = _select_feedback(spec.feedback, store)
     except ValueError as exc:
         raise RunInputError(str(exc)) from exc
     ids = [p.id for suite in suites for p in suite.probes]
@@ -234,7 +263,10 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
             f"probe ids such as {sorted(set(ids) & set(ancestry.stored_ids))[0]!r} name an earlier "
             "edit's regression probe (v<version>:<id>); rename them in your suite"
         )
-    selection = select_examples(judgments, spec.feedback.min_agreement, spec.objective, spec.feedback.positive_sft)
+    terminate = spec.train.terminate == "eos"
+    selection = select_examples(
+        judgments, spec.feedback.min_agreement, spec.objective, spec.feedback.positive_sft, terminate
+    )
     if not selection.examples:
         where = f"tags {spec.feedback.tags}, status {spec.feedback.status}" if not spec.feedback.file else source
         disabled = f"; {excluded} more by disabled accounts" if excluded else ""
@@ -242,6 +274,12 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
             f"the spec selects no usable judgments ({len(judgments)} matched {where}{disabled}; dropped: "
             f"{dict(selection.dropped) or 'none'}); import or label some, or widen feedback.tags"
         )
+    if selection.examples and version_id is not None and spec.feedback.replay:
+        replayed, selection.superseded = replayed_examples(
+            selection.examples, _chain_examples(store, version_id, terminate)
+        )
+        selection.examples += replayed
+        selection.replayed = len(replayed)
     plan = RunPlan(spec, suites, selection, len(judgments), source, retain, fluency, version_id, excluded, ancestry)
     _check_against_model(plan, base_ref)
     return plan

@@ -59,6 +59,13 @@ class FeedbackSpec:
         default=False, metadata={"help": "Also train on outputs rated thumbs-up (plain SFT on them)."}
     )
     file: str | None = field(default=None, metadata={"help": "A JSONL file of judgments to use instead of the store."})
+    replay: bool = field(
+        default=True,
+        metadata={
+            "help": "When `model` is a version made by nudge edits, also train on the examples those edits "
+            "trained on (a later edit's answer wins on a shared prompt), so this edit keeps them."
+        },
+    )
     include_disabled: bool = field(
         default=False,
         metadata={
@@ -129,6 +136,13 @@ class TrainSpec:
     )
     eval_every: int = field(default=20, metadata={"help": "Steps between validation checks for early stopping."})
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO temperature beta."})
+    terminate: Literal["eos", "none"] = field(
+        default="eos",
+        metadata={
+            "help": "`eos`: train each corrected or preferred answer followed by the end-of-text token, so "
+            "generation stops where the answer ends; `none`: train the answer alone (generation may run on)."
+        },
+    )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
 
     def __post_init__(self) -> None:

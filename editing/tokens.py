@@ -29,6 +29,23 @@ def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str
     return encode_pairs(tokenizer, [prompt], [completion])[0]
 
 
+def encode_training_pair(
+    tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str, terminated: bool
+) -> tuple[list[int], list[int]]:
+    """`encode_pair` for training: a `terminated` completion is followed by the end-of-text token.
+
+    Training that end teaches the model to stop where the answer stops: a correction
+    trained without it ends mid-sentence, and greedy decoding then runs on past it
+    ("Velmoramoramora"). Scoring never adds it, so probe scores compare the answers alone.
+    """
+    prompt_ids, completion_ids = encode_pair(tokenizer, prompt, completion)
+    if not terminated:
+        return prompt_ids, completion_ids
+    if tokenizer.eos_token_id is None:
+        raise BadInput("train.terminate is eos, but this tokenizer has no end-of-text token; set terminate: none")
+    return prompt_ids, [*completion_ids, tokenizer.eos_token_id]
+
+
 def encode_pairs(
     tokenizer: PreTrainedTokenizerBase, prompts: list[str], completions: list[str]
 ) -> list[tuple[list[int], list[int]]]:

@@ -13,7 +13,7 @@ majority on each.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -60,6 +60,7 @@ class TrainingExample:
     completion: str
     rejected: str = ""
     source: str = ""  # the judgment it came from
+    terminated: bool = False  # trained followed by the end-of-text token, so generation stops after it
 
 
 @dataclass
@@ -70,6 +71,8 @@ class Selection:
     used_by_kind: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)  # reason -> count
     annotators: Counter = field(default_factory=Counter)  # annotator -> judgments used
+    replayed: int = 0  # examples of earlier edits in the version chain, trained again (editing.replay)
+    superseded: int = 0  # earlier edits' examples left out: a later edit answers the same prompt
 
     def to_dict(self) -> dict:
         return {
@@ -77,6 +80,8 @@ class Selection:
             "used_by_kind": dict(sorted(self.used_by_kind.items())),
             "dropped": dict(sorted(self.dropped.items())),
             "annotators": dict(sorted(self.annotators.items())),
+            "replayed": self.replayed,
+            "superseded": self.superseded,
         }
 
 
@@ -154,8 +159,13 @@ def select_examples(
     min_agreement: float = 0.5,
     objective: str = "auto",
     positive_sft: bool = False,
+    terminate: bool = False,
 ) -> Selection:
-    """Resolve disagreements by majority and turn the surviving judgments into examples."""
+    """Resolve disagreements by majority and turn the surviving judgments into examples.
+
+    With `terminate`, the answers an example raises (sft, and dpo's pair) are whole
+    answers: they are trained followed by the end-of-text token.
+    """
     selection = Selection()
     votes: dict[tuple[str, str], dict[str, bool]] = defaultdict(dict)  # item -> annotator -> for?
     for j in judgments:
@@ -181,7 +191,10 @@ def select_examples(
         if reason:
             selection.dropped[reason] += 1
             continue
-        made = _examples_for(j, objective, positive_sft)
+        made = [
+            replace(e, terminated=terminate and e.kind != "unlikelihood")
+            for e in _examples_for(j, objective, positive_sft)
+        ]
         if not made:
             selection.dropped["thumbs-up without positive_sft"] += 1
             continue

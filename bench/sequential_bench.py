@@ -1,0 +1,265 @@
+"""Many capital changes in a row: do the earlier edits hold, and does anything else move?
+
+    .venv/bin/python bench/sequential_bench.py [--edits 30] [--method replay] [--steps 150]
+
+Makes T distinct single-fact edits on the toy world (country i's capital moves to a
+new made-up city), each with its own feedback file, probe suite and spec in a temp
+workspace, and applies them one after another through the CLI (`nudge apply`, run
+in-process with typer's CliRunner so torch starts once), each spec naming the
+version the previous edit made. Then it scores all T facts on the final version,
+and does the same for one batched edit of all T facts from the base. Prints a
+Markdown table and a machine line (`sequential-bench: {...}`).
+
+Methods (`--method`): `plain` trains each answer alone on the newest version (the
+issue's measurement); `terminate` adds the end-of-text token after each answer;
+`replay` (nudge's default) also retrains the chain's earlier edits' examples.
+Set NUDGE_TOYWORLD to a built toy model folder to skip building it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import toy_workspace
+
+from editing.cli import app
+from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED
+from editing.impact.fluency import perplexity_ratio
+from editing.models import LoadedModel, load_model
+from editing.probes import Probe, greedy_continuations, load_texts, parse_probe, score_probes, token_nlls
+from editing.runs import load_version
+from editing.toyworld.suites import EDIT_SPLITS
+from editing.toyworld.world import COUNTRIES, COUNTRY_PHRASINGS
+from store import Store
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "capital-change.yaml"
+METHODS = {  # what each method sets in the edit specs
+    "plain": {"train": {"terminate": "none"}, "feedback": {"replay": False}},
+    "terminate": {"train": {"terminate": "eos"}, "feedback": {"replay": False}},
+    "replay": {"train": {"terminate": "eos"}, "feedback": {"replay": True}},
+}
+FIRST, LAST = ("Vel", "Zan", "Kor", "Mir", "Tal", "Qua", "Bex", "Oru"), ("mora", "vik", "dunne", "sel")
+CONTINUATION_TOKENS = 12
+UNTOUCHED_AT_LEAST = 2  # countries no edit touches: their capitals are the controls
+# a clean greedy continuation is one answer and at most the sentence's full stop; anything more runs on
+CLEAN = re.compile(r"^\s*[\w-]+\.?\s*$")
+
+
+@dataclass(frozen=True)
+class CapitalEdit:
+    country: str
+    old: str
+    new: str
+
+
+def capital_edits(count: int) -> list[CapitalEdit]:
+    """`count` countries, each given a new capital that no fact of the world names."""
+    names = [first + last for first in FIRST for last in LAST]
+    most = len(COUNTRIES) - UNTOUCHED_AT_LEAST
+    if not 1 <= count <= most:
+        raise SystemExit(f"--edits must be between 1 and {most}: the rest of the countries are the controls")
+    return [CapitalEdit(country, capital, names[i]) for i, (country, capital, _, _) in enumerate(COUNTRIES[:count])]
+
+
+def _row(edit: CapitalEdit, n: int, prompt: str, target: str, foil: str, kind: str, split: str, rel: str) -> dict:
+    return {
+        "id": f"{edit.new}-{n:02d}",
+        "prompt": prompt,
+        "target": target,
+        "foil": foil,
+        "kind": kind,
+        "split": split,
+        "relation": rel,
+        "subject": edit.country,
+    }
+
+
+def edit_probes(edit: CapitalEdit, untouched: list[tuple[str, str, str, str]]) -> list[dict[str, Any]]:
+    """The edited fact's phrasings (as the capital-change suite splits them), the country's other
+    relations as controls, and a few untouched countries' capitals as controls."""
+    capital = COUNTRY_PHRASINGS["capital"]
+    rows = [
+        _row(edit, i, capital[p].format(s=edit.country), edit.new, edit.old, kind, split, "capital")
+        for i, (split, kind, p) in enumerate(EDIT_SPLITS)
+    ]
+    _, _, language, currency = next(c for c in COUNTRIES if c[0] == edit.country)
+    for relation, answer in (("language", language), ("currency", currency)):
+        for p in (3, 4):
+            prompt = COUNTRY_PHRASINGS[relation][p].format(s=edit.country)
+            rows.append(_row(edit, len(rows), prompt, answer, edit.new, "control", "test", relation))
+    for i, (country, old_capital, _, _) in enumerate(untouched[:6]):
+        split, p = ("val", 2) if i < 2 else ("test", 3)
+        prompt = capital[p].format(s=country)
+        rows.append(_row(edit, len(rows), prompt, old_capital, edit.new, "control", split, "capital"))
+    return rows
+
+
+def edit_feedback(edit: CapitalEdit) -> list[dict[str, Any]]:
+    """Corrections on the two trained phrasings, as in examples/capital-change-feedback.jsonl."""
+    return [
+        {"annotator": "alice", "kind": "correction", "prompt": COUNTRY_PHRASINGS["capital"][p].format(s=edit.country)}
+        | {"output": edit.old, "verdict": "down", "correction": edit.new, "tags": [edit.country]}
+        for p in (0, 1)
+    ]
+
+
+def retain_file(folder: Path, edits: list[CapitalEdit]) -> Path:
+    """The toy world's retain texts without the capitals the edits change: a retain set must not hold
+    the old answer of a fact being edited."""
+    edited = {e.country for e in edits}
+    texts = [t for t in load_texts("toyworld:retain") if not any(f" {c} " in f" {t} " for c in edited)]
+    path = folder / "retain.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    return path
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return path
+
+
+def write_spec(
+    folder: Path, name: str, model: str, feedback: Path, probes: list[Path], method: str, steps: int
+) -> Path:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data.update(name=name, model=model, probes=[str(p) for p in probes])
+    data["feedback"] = {"file": str(feedback), "min_agreement": 0.5, **METHODS[method]["feedback"]}
+    data["train"] |= {"steps": steps, "retain": str(folder / "retain.jsonl"), **METHODS[method]["train"]}
+    data["gates"] = {k: v for k, v in data["gates"].items() if not k.startswith("leak")}  # no leak probes here
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def apply_spec(runner: CliRunner, spec: Path) -> tuple[int, float]:
+    """`nudge apply SPEC` in-process; the version it made and its wall time."""
+    started = time.perf_counter()
+    result = runner.invoke(app, ["apply", str(spec)])
+    seconds = time.perf_counter() - started
+    if result.exit_code not in (EXIT_PASSED, EXIT_GATE_FAILED):  # a failed gate still makes a version
+        raise SystemExit(f"nudge apply {spec} exited {result.exit_code}:\n{result.output}")
+    with Store.init_db() as store:
+        newest = store.runs(limit=1)[0]
+    assert newest.result_version_id is not None, newest.error
+    return newest.result_version_id, seconds
+
+
+def _rate(flags: list[bool]) -> float:
+    return sum(flags) / len(flags) if flags else math.nan
+
+
+def score_version(loaded: LoadedModel, base: LoadedModel, probes: list[Probe], fluency: list[str]) -> dict[str, float]:
+    """Every edit's retention and paraphrases, the controls, perplexity and trailing junk on one version."""
+    tok = loaded.tokenizer
+    after = score_probes(loaded.model, tok, probes, max_new_tokens=CONTINUATION_TOKENS)
+    before = score_probes(base.model, tok, probes, continue_kinds=("control",), max_new_tokens=CONTINUATION_TOKENS)
+    edited = [s for s in after if s.probe.kind == "edit"]
+    paraphrase = [s for s in after if s.probe.kind == "paraphrase"]
+    controls = [(b, a) for b, a in zip(before, after, strict=True) if a.probe.kind == "control"]
+    texts = [s.continuation for s in edited + paraphrase] + [a.continuation for _, a in controls]
+    ppl, _ = perplexity_ratio(token_nlls(base.model, tok, fluency), token_nlls(loaded.model, tok, fluency))
+    return {
+        "retention": _rate([s.success for s in edited]),
+        "retention_says": _rate([s.says == "target" for s in edited]),
+        "paraphrase": _rate([s.success for s in paraphrase]),
+        "paraphrase_says": _rate([s.says == "target" for s in paraphrase]),
+        "controls_unchanged": _rate([b.continuation == a.continuation and a.success for b, a in controls]),
+        "ppl_ratio": ppl.value if ppl.value is not None else math.nan,
+        "junk": _rate([not CLEAN.match(t) for t in texts]),
+        "base_junk": _rate(
+            [
+                not CLEAN.match(t)
+                for t in greedy_continuations(base.model, tok, [s.probe.prompt for s in after], CONTINUATION_TOKENS)
+            ]
+        ),
+    }
+
+
+def run(count: int, method: str, steps: int, folder: Path) -> dict[str, Any]:
+    toy_workspace(folder / "home")
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    edits = capital_edits(count)
+    untouched = COUNTRIES[count:]  # the chain never edits these countries
+    retain_file(folder, edits)
+    suites, feedback, seconds = [], [], []
+    model = "toyworld"
+    for i, edit in enumerate(edits):
+        rows = edit_probes(edit, untouched)
+        suites.append(write_jsonl(folder / f"probes-{i:02d}.jsonl", rows))
+        feedback.append(write_jsonl(folder / f"feedback-{i:02d}.jsonl", edit_feedback(edit)))
+        spec = write_spec(folder, f"capital-{i:02d}", model, feedback[-1], [suites[-1]], method, steps)
+        version, took = apply_spec(runner, spec)
+        seconds.append(took)
+        model = f"version:{version}"
+        print(f"edit {i + 1}/{count}: {edit.country} -> {edit.new}, {took:.0f} s, version {version}", file=sys.stderr)
+    batched_feedback = write_jsonl(folder / "feedback-all.jsonl", [r for e in edits for r in edit_feedback(e)])
+    batched_spec = write_spec(folder, "capital-batched", "toyworld", batched_feedback, suites, method, steps)
+    batched_version, batched_seconds = apply_spec(runner, batched_spec)
+
+    probes = [parse_probe(r, f"{path}:{n}") for path in suites for n, r in enumerate(map(json.loads, path.open()))]
+    fluency = load_texts("toyworld:fluency")
+    base = load_model("toyworld")
+    with Store.init_db() as store:
+        sequential, _ = load_version(store, int(model.removeprefix("version:")))
+        batched, _ = load_version(store, batched_version)
+    return {
+        "edits": count,
+        "method": method,
+        "steps": steps,
+        "sequential": score_version(sequential, base, probes, fluency) | {"seconds_per_edit": sum(seconds) / count},
+        "batched": score_version(batched, base, probes, fluency) | {"seconds": batched_seconds},
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    rows = [
+        ("greedy retention (edit probes say the new city)", "retention_says"),
+        ("retention margin (new city beats old)", "retention"),
+        ("paraphrase, greedy", "paraphrase_says"),
+        ("paraphrase, margin", "paraphrase"),
+        ("controls unchanged", "controls_unchanged"),
+        ("perplexity ratio (fluency text)", "ppl_ratio"),
+        ("trailing junk rate (base model's in brackets)", "junk"),
+    ]
+    seq, bat = result["sequential"], result["batched"]
+    lines = [
+        f"T = {result['edits']} capital changes, method `{result['method']}`, at most {result['steps']} steps each",
+        "",
+        "| measure | sequential (final version) | one batched edit |",
+        "|---|---|---|",
+    ]
+    for label, key in rows:
+        extra = f" ({seq['base_junk']:.2f})" if key == "junk" else ""
+        lines.append(f"| {label} | {seq[key]:.2f}{extra} | {bat[key]:.2f} |")
+    lines.append(f"| seconds | {seq['seconds_per_edit']:.0f} per edit | {bat['seconds']:.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edits", type=int, default=30, help="how many capital changes in a row (T)")
+    parser.add_argument("--method", choices=sorted(METHODS), default="replay", help="what the edit specs set")
+    parser.add_argument("--steps", type=int, default=150, help="train.steps of each edit (the example's 150)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nudge-sequential-") as tmp:
+        result = run(args.edits, args.method, args.steps, Path(tmp))
+    print(markdown(result))
+    print("sequential-bench: " + json.dumps(result, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

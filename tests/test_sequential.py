@@ -1,0 +1,101 @@
+"""Edits in a row: a corrected answer ends where the fact ends, and an edit on an edited version keeps
+the earlier edit's fact (replay of the chain's examples, on by default)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from transformers import AutoTokenizer
+
+from editing.probes import greedy_continuations
+from editing.replay import replayed_examples
+from editing.runs import execute_run, load_version, plan_run
+from editing.spec import load_spec
+from editing.tokens import encode_pair, encode_training_pair
+from editing.training_data import Feedback, TrainingExample, select_examples
+from store import Store
+
+STEPS = 40  # enough for one capital change on the toy model with these settings (seeded)
+
+
+def _correction(prompt: str, old: str, new: str) -> Feedback:
+    return Feedback("alice", "correction", prompt, "down", output=old, correction=new, id=prompt)
+
+
+def test_a_later_edit_supersedes_an_earlier_answer_and_the_rest_is_replayed() -> None:
+    first = [TrainingExample("sft", "The capital of Koudeland is", "Velmora", source="1")]
+    second = [
+        TrainingExample("sft", "The capital of Koudeland is", "Zanvik", source="2"),
+        TrainingExample("sft", "The capital of Foudenia is", "Korsel", source="3"),
+    ]
+    current = [TrainingExample("sft", "The capital of Foudenia is", "Mirdunne", source="4")]
+    kept, superseded = replayed_examples(current, [(1, first), (2, second)])
+    assert [(e.prompt, e.completion) for e in kept] == [("The capital of Koudeland is", "Zanvik")]
+    assert kept[0].source == "replay:2:2"
+    assert superseded == 2
+
+
+def test_terminated_answers_train_the_end_of_text_token(toyworld_dir: Path) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(toyworld_dir)
+    prompt_ids, answer_ids = encode_pair(tokenizer, "The capital of Koudeland is", "Velmora")
+    assert encode_training_pair(tokenizer, "The capital of Koudeland is", "Velmora", terminated=True) == (
+        prompt_ids,
+        [*answer_ids, tokenizer.eos_token_id],
+    )
+    judgments = [_correction("The capital of Koudeland is", "Gaiskaport", "Velmora")]
+    assert select_examples(judgments, terminate=True).examples[0].terminated
+    unlikely = select_examples(judgments, objective="unlikelihood", terminate=True).examples[0]
+    assert not unlikely.terminated  # lowering a wrong answer must not lower stopping after it
+
+
+def _capital_change(folder: Path, name: str, model: str, country: str, old: str, new: str) -> Path:
+    """A spec moving `country`'s capital to `new`, with early stopping on a held-out phrasing."""
+    feedback = folder / f"{name}.jsonl"
+    rows = [_correction(f"{p} {country} is", old, new) for p in ("The capital of", "The capital city of")]
+    feedback.write_text("".join(json.dumps(vars(r) | {"tags": []}) + "\n" for r in rows))
+    probes = folder / f"{name}-probes.jsonl"
+    probe_rows = [
+        {"id": f"{name}-val", "prompt": f"The government of {country} sits in", "target": new, "foil": old}
+        | {"kind": "edit", "split": "val"},
+        {"id": f"{name}-test", "prompt": f"The largest city in {country} is", "target": new, "foil": old}
+        | {"kind": "edit", "split": "test"},
+    ]
+    probes.write_text("".join(json.dumps(r) + "\n" for r in probe_rows))
+    spec = {
+        "name": name,
+        "model": model,
+        "feedback": {"file": str(feedback)},
+        "lora": {"rank": 4, "alpha": 8, "targets": "mlp"},
+        "train": {
+            "steps": STEPS,
+            "lr": 5e-3,
+            "batch_size": 8,
+            "seed": 0,
+            "early_stop": "none",
+            "retain": "toyworld:retain",
+        },
+        "probes": [str(probes)],
+    }
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_an_edit_on_a_version_keeps_the_previous_edits_fact_and_answers_end(
+    toyworld_workspace: Path, tmp_path: Path
+) -> None:
+    """Koudeland's capital moves to Velmora, then, on that version, Nepeovia's to Zanvik (no retain text names them)."""
+    with Store.init_db() as store:
+        first = _capital_change(tmp_path, "koudeland", "toyworld", "Koudeland", "Gaiskaport", "Velmora")
+        first_version = execute_run(plan_run(load_spec(first), store), store).report["run"]["result_version_id"]
+        second = _capital_change(tmp_path, "nepeovia", f"version:{first_version}", "Nepeovia", "Pidograd", "Zanvik")
+        plan = plan_run(load_spec(second), store)
+        assert plan.selection.replayed == 2  # the first edit's two corrections train again
+        final = execute_run(plan, store).report["run"]["result_version_id"]
+        loaded, _ = load_version(store, final)
+    prompts = ["The capital of Koudeland is", "The capital of Nepeovia is"]
+    said = greedy_continuations(loaded.model, loaded.tokenizer, prompts, 8)
+    # each answer, then at most the full stop, then the end of text: no "Velmoramoramora"
+    assert [s.strip().removesuffix(".") for s in said] == ["Velmora", "Zanvik"], said
