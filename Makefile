@@ -1,5 +1,5 @@
 # The README's two commands. Both set up .venv when needed, then run.
-#   make demo   build the toy-world model (if missing) and run the main job on it
+#   make demo   build the toy model (if missing), apply the three example edits, serve the app
 #   make test   check the import layering (import-linter) and the types (mypy), then run the whole test suite
 .PHONY: demo test
 
@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 demo: $(STAMP)
-	$(VENV)/bin/nudge demo --spec examples/dog-cat-swap.yaml
+	$(VENV)/bin/nudge demo
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from editing.cli import edit, report, store, toyworld, ui
+from editing.cli import demo, edit, report, store, toyworld, ui
 
 app = typer.Typer(
     name="nudge",
@@ -25,7 +25,7 @@ app.command("apply")(edit.apply)
 app.command("report")(report.report)
 app.command("probe")(report.probe)
 app.command("export-model")(edit.export_model)
-app.command("demo")(toyworld.demo)
+app.command("demo")(demo.demo)
 app.command("ui")(ui.ui)
 app.command("generate")(ui.generate)
 app.add_typer(toyworld.toyworld_app, name="toyworld")
