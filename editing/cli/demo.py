@@ -58,7 +58,7 @@ class DemoRun:
     name: str
     verdict: str  # pass | uncertain | fail
     gates: Counter[str]  # gate statuses: pass, fail, uncertain
-    leak_rate: str  # value and 95% interval, or n/a without leak probes
+    leak_rate: str  # value (95% interval), or n/a without leak probes
     report: Path  # the HTML report
     seconds: float
 
@@ -71,17 +71,20 @@ def demo_password() -> str:
     return "-".join(groups)
 
 
-def _fresh_workspace(home: Path, model: Path) -> None:
-    """Make `home` an empty workspace whose models/ links the shared toy model.
+def _refuse_foreign_folder(home: Path) -> None:
+    """Stop before anything is built when `home` holds something the demo did not make.
 
-    A folder an earlier demo made is replaced; any other folder that is not empty is refused,
-    so `--home` can never wipe someone's workspace.
+    A folder an earlier demo made is replaced, so `--home` can never wipe someone's workspace.
     """
+    if home.exists() and any(home.iterdir()) and not (home / DEMO_MARKER).exists():
+        fail(f"{home} is not empty and was not made by `nudge demo`; pick another --home or remove it")
+
+
+def _fresh_workspace(home: Path, model: Path) -> None:
+    """Make `home` an empty workspace whose models/ links the shared toy model."""
     from store.private_files import make_private_dir
 
-    if home.exists() and any(home.iterdir()):
-        if not (home / DEMO_MARKER).exists():
-            fail(f"{home} is not empty and was not made by `nudge demo`; pick another --home or remove it")
+    if home.exists():
         shutil.rmtree(home)
     make_private_dir(home / "models")
     (home / "models" / model.name).symlink_to(model, target_is_directory=True)
@@ -163,7 +166,7 @@ def _apply_example(store: Store, spec_path: Path) -> DemoRun:
             "n/a"
             if leak is None or leak["value"] is None
             else f"{leak_metric.format(leak['value'])} "
-            f"[{leak_metric.format(leak['ci_low'])}, {leak_metric.format(leak['ci_high'])}]"
+            f"({leak_metric.format(leak['ci_low'])}–{leak_metric.format(leak['ci_high'])})"
         ),
         report=outcome.report_paths["html"],
         seconds=time.perf_counter() - started,
@@ -176,25 +179,36 @@ def _apply_example(store: Store, spec_path: Path) -> DemoRun:
     return run
 
 
-def _print_runs(runs: list[DemoRun]) -> None:
-    table = Table(title="the demo's edits (gates judged on the test split, 95% intervals)", title_justify="left")
-    for column in ("run", "edit", "verdict", "gates pass/fail/uncertain", "leak rate [95% CI]", "report"):
-        table.add_column(column, overflow="fold")
+def _print_runs(runs: list[DemoRun], home: Path) -> None:
+    """The three-row table: each edit's verdict, its gates by status, its leak rate, its report."""
+    from rich import box
+
+    table = Table(title=f"reports under {home}", title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
+    table.caption = "gates p/f/u: how many of the spec's gates passed, failed, are uncertain (on the test split)"
+    for column in ("run", "edit", "verdict", "gates p/f/u", "leak rate (95% CI)"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("report", overflow="fold")
     for run in runs:
         colour = VERDICT_COLOURS.get(run.verdict, "white")
         table.add_row(
             str(run.run_id),
             escape(run.name),
             f"[{colour}]{run.verdict}[/]",
-            f"{run.gates['pass']}/{run.gates['fail']}/{run.gates['uncertain']}",
+            "/".join(str(run.gates[status]) for status in ("pass", "fail", "uncertain")),
             run.leak_rate,
-            escape(str(run.report)),
+            escape(str(run.report.relative_to(home))),
         )
     console.print(table)
 
 
 def _print_logins(logins: list[Login]) -> None:
-    table = Table(title="logins (shown once; change them with `nudge user password NAME`)", title_justify="left")
+    from rich import box
+
+    table = Table(
+        title="logins (shown once; change them with `nudge user password NAME`)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
     for column in ("user", "role", "password"):
         table.add_column(column, no_wrap=True)
     for login in logins:
@@ -227,9 +241,10 @@ def demo(
     missing = [str(path) for path in specs if not path.is_file()]
     if missing:
         fail(f"the example specs are not there: {', '.join(missing)}; run `nudge demo` from a source checkout")
+    demo_home = (home or nudge_home() / "demo").expanduser().resolve()
+    _refuse_foreign_folder(demo_home)
     model = build_with_progress(force=False)
     print_world_eval(model)
-    demo_home = (home or nudge_home() / "demo").expanduser().resolve()
     _fresh_workspace(demo_home, model)
     console.print(f"demo workspace: {demo_home}", highlight=False, soft_wrap=True)
     with _workspace(demo_home):
@@ -239,7 +254,7 @@ def demo(
                 runs = [_apply_example(store, path) for path in specs]
         except StoreError as exc:
             fail_on(exc)
-        _print_runs(runs)
+        _print_runs(runs, demo_home)
         _print_logins(logins)
         console.print(f"ready in {time.perf_counter() - started:.0f} s", highlight=False)
         if not no_ui:
