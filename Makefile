@@ -1,5 +1,5 @@
 # The README's two commands. Both set up .venv when needed, then run.
-#   make demo   build the toy-world model (if missing) and run the main job on it
+#   make demo   build the toy model (if missing), apply the three example edits, serve the app
 #   make test   check the import layering (import-linter) and the types (mypy), then run the whole test suite
 #   make bench  install the `bench` extra (lm_eval, trl), run every bench/*_bench.py, write bench/RESULTS.md
 .PHONY: demo test bench
@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 demo: $(STAMP)
-	$(VENV)/bin/nudge demo --spec examples/dog-cat-swap.yaml
+	$(VENV)/bin/nudge demo
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache

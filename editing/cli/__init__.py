@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from editing.cli import edit, report, store, toyworld, ui, versions
+from editing.cli import demo, edit, report, store, toyworld, ui, versions
 
 app = typer.Typer(
     name="nudge",
@@ -27,7 +27,7 @@ app.command("probe")(report.probe)
 app.command("export-model")(edit.export_model)
 app.command("promote")(versions.promote)
 app.command("revert")(versions.revert)
-app.command("demo")(toyworld.demo)
+app.command("demo")(demo.demo)
 app.command("ui")(ui.ui)
 app.command("generate")(ui.generate)
 app.add_typer(toyworld.toyworld_app, name="toyworld")

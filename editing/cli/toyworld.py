@@ -1,4 +1,4 @@
-"""The `nudge` commands for the embedded default: toyworld build, model info, demo.
+"""The `nudge` commands for the embedded default: toyworld build, model info.
 
 Training and loading import torch and transformers inside each command, so
 `nudge --help` never pays for them.
@@ -7,10 +7,7 @@ Training and loading import torch and transformers inside each command, so
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -23,7 +20,7 @@ model_app = typer.Typer(help="Inspect models nudge can load.")
 
 
 @quiet_dependencies()  # the command draws its own progress; no dependency's warnings or bars in between
-def _build_with_progress(force: bool) -> Path:
+def build_with_progress(force: bool) -> Path:
     """Build the toy model (if needed) with a progress bar; exit 1 if it misses its bar."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -48,7 +45,7 @@ def _build_with_progress(force: bool) -> Path:
             fail_on(exc)
 
 
-def _print_world_eval(folder: Path) -> None:
+def print_world_eval(folder: Path) -> None:
     report = json.loads((folder / "world_eval.json").read_text())
     console.print(f"toy world model: {folder}", highlight=False, soft_wrap=True)
     table = Table(show_header=True)
@@ -76,10 +73,10 @@ def toyworld_build(
     from editing.workspace import toyworld_model_dir
 
     existed = (toyworld_model_dir() / "world_eval.json").exists()
-    folder = _build_with_progress(force)
+    folder = build_with_progress(force)
     if existed and not force:
         console.print(f"already built: {folder} (use --force to rebuild)")
-    _print_world_eval(folder)
+    print_world_eval(folder)
 
 
 @model_app.command("info")
@@ -99,38 +96,3 @@ def model_info(ref: str = typer.Argument(..., help="A model folder, a hub id, or
     console.print(f"device:        {loaded.device}")
     console.print(f"chat template: {'yes' if loaded.has_chat_template else 'no'}")
     console.print(f"fingerprint:   {loaded.fingerprint}")
-
-
-def demo(
-    spec: Annotated[Path, typer.Option(help="The edit spec to apply.")] = Path("examples/dog-cat-swap.yaml"),
-) -> None:
-    """The whole loop on the embedded default, by script.
-
-    Builds the toy model if missing, makes a fresh demo workspace ($NUDGE_HOME/demo)
-    that shares it, imports the toy world's prompts and demo feedback, applies the
-    spec, and prints the summary with the verdict and the report's path.
-    """
-    from editing.cli.edit import apply
-    from editing.probes import TOYWORLD_DATA
-    from store import Store
-    from store.private_files import make_private_dir
-    from store.workspace import nudge_home
-
-    folder = _build_with_progress(force=False)
-    _print_world_eval(folder)
-    demo_home = nudge_home() / "demo"
-    if demo_home.exists():
-        shutil.rmtree(demo_home)
-    make_private_dir(demo_home / "models")
-    (demo_home / "models" / folder.name).symlink_to(folder, target_is_directory=True)
-    os.environ["NUDGE_HOME"] = str(demo_home)
-    os.environ.pop("NUDGE_DB", None)  # the demo always runs on its own SQLite file
-    console.print(f"demo workspace: {demo_home}")
-    with Store.init_db() as store:
-        prompts = store.import_prompts(TOYWORLD_DATA / "prompts.jsonl")
-        judgments = store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
-    console.print(
-        f"imported {prompts.added} prompts and {judgments.added} judgments "
-        f"(annotators {', '.join(judgments.created_annotators)})"
-    )
-    apply(spec, dry_run=False, strict=False)
