@@ -428,8 +428,11 @@ def execute_run(plan: RunPlan, store: Store, callbacks: RunCallbacks | None = No
         remove_orphan_adapters(store)
         raise
     except Exception as exc:  # whatever stopped it, the run must not stay `running`
-        store.mark_run(run_id, "failed", error=str(exc) or type(exc).__name__)
-        remove_orphan_adapters(store)
+        # A failure after the version was registered (writing the report) leaves the run finished:
+        # re-raise what went wrong rather than an error about the run's state.
+        if store.run(run_id).status == "running":
+            store.mark_run(run_id, "failed", error=str(exc) or type(exc).__name__)
+            remove_orphan_adapters(store)
         raise
     return outcome
 

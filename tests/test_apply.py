@@ -224,6 +224,21 @@ def test_failed_run_is_recorded_with_its_reason(demo_home, tmp_path: Path) -> No
     assert newest.status == "failed" and "diverged" in newest.error
 
 
+def test_failure_after_the_version_is_registered_surfaces_as_itself(
+    demo_home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_report(*args, **kwargs):
+        raise RuntimeError("the report could not be assembled")
+
+    monkeypatch.setattr("editing.runs.assemble_report", broken_report)
+    result = nudge("apply", str(write_spec(tmp_path, name="late-failure", train={"steps": 3, "early_stop": "none"})))
+    assert isinstance(result.exception, RuntimeError), result.exception
+    assert "could not be assembled" in str(result.exception)
+    with Store.open() as store:
+        newest = store.runs(1)[0]
+    assert newest.name == "late-failure" and newest.status == "succeeded" and newest.result_version_id is not None
+
+
 def test_dry_run_trains_nothing(demo_home) -> None:
     with Store.open() as store:
         before = len(store.runs())
