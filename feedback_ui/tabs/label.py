@@ -119,27 +119,16 @@ def recent_choices(ctx: AppContext, annotator: str) -> list[tuple[str, int]]:
     return [(f"#{j.id} {j.status} {j.verdict} {j.prompt[:60]}", j.id) for j in reversed(mine[-RECENT:])]
 
 
-def tags_value(tags: list[str], known_tags: list[str]) -> Any:
-    """The Tags box's new value; its list of choices changes only for a tag it does not offer yet.
-
-    A plain value is the cheap answer: an update of a component's settings makes Gradio rebuild and
-    store that component's config for the session, on every event.
-    """
-    if set(tags) <= set(known_tags):
-        return tags
-    return gr.update(value=tags, choices=sorted(set(known_tags) | set(tags)))
-
-
 def form_values(screen: OnScreen | None, known_tags: list[str], message: str) -> tuple[Any, ...]:
     """The Label tab's components, in LABEL_OUTPUTS order, for `screen` (None: the queue is empty)."""
     if screen is None:
         return (
             None,
-            "",
+            gr.update(value="", label="Prompt"),
             "",
             None,
             "",
-            [],
+            gr.update(value=[], choices=known_tags),
             "",
             message or "Nothing left to judge for now. Come back after the next edit, or go back to an earlier item.",
         )
@@ -152,11 +141,11 @@ def form_values(screen: OnScreen | None, known_tags: list[str], message: str) ->
     )
     return (
         {"generation_id": screen.generation_id, "judgment_id": None if judgment is None else judgment.id},
-        screen.prompt,
+        gr.update(value=screen.prompt, label=f"Prompt (output {screen.generation_id})"),
         screen.output,
         None if judgment is None else judgment.verdict,
         (judgment.correction or "") if judgment is not None else "",
-        tags_value(tags, known_tags),
+        gr.update(value=tags, choices=sorted(set(known_tags) | set(tags))),
         "" if judgment is None else judgment.note,
         f"{message} {where}".strip(),
     )
