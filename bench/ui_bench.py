@@ -3,27 +3,47 @@
     NUDGE_TOYWORLD=/path/to/toyworld-v1 python -m bench.ui_bench [--items 40]
 
 Runs 1 and 8 simulated annotators at once (one thread and one gradio_client session each) against
-the app served on loopback over a fresh SQLite workspace, then the same number of annotators
-calling `store.next_item_for` + `store.submit_judgment` directly. Outputs are generated before
-timing starts, so the numbers are the app's and the store's, not the model's. Prints p50/p95 in
-milliseconds and the ratio app / store. Targets: p95 submit < 150 ms with 8 annotators; ratio < 5.
+`nudge ui` served on loopback in its own process over a fresh SQLite workspace, then the same number
+of annotators making the same store calls directly: `next_item_for` for "next", and for "submit"
+what the app's submit does, `submit_judgment` then `next_item_for` (its answer is the next item).
+Outputs are generated before timing starts, so the numbers are the app's and the store's, not the
+model's. The clients pass `ssl_verify=False`: the URL is plain http, and otherwise gradio_client
+builds a CA store for every request (tens to hundreds of ms) that no TLS uses.
+
+gradio_client has a floor of its own: each call is a fresh HTTP POST plus a wait on a server-sent
+event stream that its reader polls every 50 ms. So the same clients also call a no-op endpoint of an
+empty Gradio app served the same way, and the table prints it as its own row: "ratio" is app / store,
+"over floor" is (app - no-op) / store, the app's own work measured against the store's.
+Targets: p95 submit < 150 ms with 8 annotators; ratio < 5.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from bench._common import toy_workspace
 
 PASSWORD = "bench-password-1"
 PROMPTS = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data" / "prompts.jsonl"
+ROOT = Path(__file__).resolve().parents[1]
+STARTUP_TIMEOUT_S = 120.0
+
+Timings = dict[str, list[float]]
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -31,9 +51,9 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_annotators(n: int, work: Callable[[int, dict[str, list[float]]], None]) -> dict[str, list[float]]:
+def run_annotators(n: int, work: Callable[[int, Timings], None]) -> Timings:
     """Run `work(i, times)` in n threads at once; the timings of all threads, in seconds."""
-    times: dict[str, list[float]] = {"next": [], "submit": []}
+    times: Timings = {"next": [], "submit": [], "no-op": []}
     start = threading.Barrier(n)
 
     def one(i: int) -> None:
@@ -67,42 +87,121 @@ def prepared_store(home: Path, annotators: int):  # -> Store
     return store
 
 
-def through_app(home: Path, n: int, items: int) -> dict[str, list[float]]:
-    from gradio_client import Client
-
-    from feedback_ui.serve import serve
-
-    prepared_store(home, n).close()
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = serve(home, port=port, block=False)
-    clients = [Client(f"http://127.0.0.1:{port}/", auth=(f"a{i}", PASSWORD), verbose=False) for i in range(n)]
+        return sock.getsockname()[1]
 
-    def work(i: int, times: dict[str, list[float]]) -> None:
-        for _ in range(items):
-            timed(times["next"], lambda: clients[i].predict(api_name="/label_next"))
-            timed(times["submit"], lambda: clients[i].predict("up", "", [], "", api_name="/label_submit"))
 
+@contextmanager
+def served(command: list[str], port: int) -> Iterator[str]:
+    """Run a server `command` in its own process (as `nudge ui` runs), until it answers on `port`."""
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
     try:
-        return run_annotators(n, work)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{' '.join(command)} exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    seconds = f"{STARTUP_TIMEOUT_S:.0f} s"
+                    raise RuntimeError(f"{' '.join(command)} did not answer on {url} in {seconds}") from None
+                time.sleep(0.2)
+        yield url
     finally:
-        app.close()
+        process.terminate()
+        process.wait(timeout=30)
 
 
-def through_store(home: Path, n: int, items: int) -> dict[str, list[float]]:
+def clients(url: str, n: int) -> list:  # -> list[gradio_client.Client]
+    from gradio_client import Client
+
+    # the URL is plain http on loopback: skip building a CA store per request that no TLS would use
+    return [Client(url, auth=(f"a{i}", PASSWORD), verbose=False, ssl_verify=False) for i in range(n)]
+
+
+def through_app(home: Path, n: int, items: int) -> Timings:
+    prepared_store(home, n).close()
+    port = free_port()
+    with served([sys.executable, "-m", "editing.cli", "ui", "--port", str(port)], port) as url:
+        sessions = clients(url, n)
+
+        def work(i: int, times: Timings) -> None:
+            for _ in range(items):
+                timed(times["next"], lambda: sessions[i].predict(api_name="/label_next"))
+                timed(times["submit"], lambda: sessions[i].predict("up", "", [], "", api_name="/label_submit"))
+
+        return run_annotators(n, work)
+
+
+def serve_floor(port: int, annotators: int) -> None:
+    """An app with one no-op event, served with the app's queue and a login: gradio_client's own cost."""
+    import gradio as gr
+
+    from feedback_ui.concurrency import DEFAULT_CONCURRENCY
+
+    with gr.Blocks() as app:
+        answer = gr.Textbox()
+        gr.Button().click(lambda: "", [], [answer], api_name="noop")
+    app.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
+    app.launch(server_port=port, auth=[(f"a{i}", PASSWORD) for i in range(annotators)], quiet=True)
+
+
+def through_floor(n: int, items: int) -> Timings:
+    port = free_port()
+    code = f"from bench.ui_bench import serve_floor; serve_floor({port}, {n})"
+    with served([sys.executable, "-c", code], port) as url:
+        sessions = clients(url, n)
+
+        def work(i: int, times: Timings) -> None:
+            for _ in range(2 * items):
+                timed(times["no-op"], lambda: sessions[i].predict(api_name="/noop"))
+
+        return run_annotators(n, work)
+
+
+def through_store(home: Path, n: int, items: int) -> Timings:
     store = prepared_store(home, n)
     version = store.ensure_base_version("toyworld").id
 
-    def work(i: int, times: dict[str, list[float]]) -> None:
+    def submit_and_next(i: int, generation_id: int) -> None:
+        store.submit_judgment(f"a{i}", generation_id, "rating", "up")
+        store.next_item_for(f"a{i}", model_version_id=version)
+
+    def work(i: int, times: Timings) -> None:
         for _ in range(items):
             item = timed(times["next"], lambda: store.next_item_for(f"a{i}", model_version_id=version))
-            timed(times["submit"], lambda item=item: store.submit_judgment(f"a{i}", item.generation_id, "rating", "up"))
+            timed(times["submit"], partial(submit_and_next, i, item.generation_id))
 
     try:
         return run_annotators(n, work)
     finally:
         store.close()
+
+
+def ms(samples: list[float]) -> list[float]:
+    return [1000 * t for t in samples]
+
+
+def table(n: int, app: Timings, store: Timings, floor: Timings) -> list[str]:
+    """This many annotators' rows: the no-op floor, then submit and next against the store."""
+    floor_ms = ms(floor["no-op"])
+    floor_p50 = statistics.median(floor_ms)
+    rows = [f"| {n} | no-op (gradio_client floor) | {floor_p50:.1f} | {percentile(floor_ms, 0.95):.1f} | | | | |"]
+    for op in ("submit", "next"):
+        app_ms, store_ms = ms(app[op]), ms(store[op])
+        app_p50, store_p50 = statistics.median(app_ms), statistics.median(store_ms)
+        rows.append(
+            f"| {n} | {op} | {app_p50:.1f} | {percentile(app_ms, 0.95):.1f} | {store_p50:.1f} "
+            f"| {percentile(store_ms, 0.95):.1f} | {app_p50 / store_p50:.1f}x "
+            f"| {max(0.0, app_p50 - floor_p50) / store_p50:.1f}x |"
+        )
+    return rows
 
 
 def main() -> None:
@@ -111,23 +210,22 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for n in (1, 8):
-        results = {}
-        for name, run in (("app", through_app), ("store", through_store)):
-            with tempfile.TemporaryDirectory() as tmp:
-                toy_workspace(Path(tmp))
-                results[name] = run(Path(tmp), n, args.items)
-        for op in ("submit", "next"):
-            app_ms = [1000 * t for t in results["app"][op]]
-            store_ms = [1000 * t for t in results["store"][op]]
-            rows.append((n, op, app_ms, store_ms))
-    print("| annotators | operation | app p50 ms | app p95 ms | store p50 ms | store p95 ms | p50 ratio |")
-    print("|---|---|---|---|---|---|---|")
-    for n, op, app_ms, store_ms in rows:
-        ratio = statistics.median(app_ms) / statistics.median(store_ms)
-        print(
-            f"| {n} | {op} | {statistics.median(app_ms):.1f} | {percentile(app_ms, 0.95):.1f} "
-            f"| {statistics.median(store_ms):.1f} | {percentile(store_ms, 0.95):.1f} | {ratio:.1f}x |"
-        )
+        with tempfile.TemporaryDirectory() as tmp:
+            toy_workspace(Path(tmp))
+            app = through_app(Path(tmp), n, args.items)
+        with tempfile.TemporaryDirectory() as tmp:
+            toy_workspace(Path(tmp))
+            store = through_store(Path(tmp), n, args.items)
+        rows += table(n, app, store, through_floor(n, args.items))
+    print(f"## The app through gradio_client vs the store, {args.items} items per annotator\n")
+    print("| annotators | operation | app p50 ms | app p95 ms | store p50 ms | store p95 ms | p50 ratio | over floor |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"\n{platform.python_implementation()} {platform.python_version()}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, load average {load}, {time.strftime('%Y-%m-%d')}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from editing.generation import ModelCache
+from feedback_ui.concurrency import DEFAULT_CONCURRENCY
 from feedback_ui.context import AppContext
 from feedback_ui.tabs.compare import build_compare_tab
 from feedback_ui.tabs.edit import build_edit_tab
@@ -15,8 +16,6 @@ from feedback_ui.tabs.probes import build_probes_tab
 from feedback_ui.tabs.reports import build_reports_tab
 from feedback_ui.tabs.team import build_team_tab
 from store import Store
-
-WRITE_CONCURRENCY = 8  # events of one kind running at once; SQLite queues its writers behind one lock anyway
 
 
 def build_app(store: Store, home: Path, *, base_model: str = "toyworld", models: ModelCache | None = None) -> gr.Blocks:
@@ -40,5 +39,5 @@ def build_app(store: Store, home: Path, *, base_model: str = "toyworld", models:
         with gr.Tab("Team", elem_id="tab-team"):
             build_team_tab(ctx)
         app.load(fn=None, js=KEYBOARD_SHORTCUTS_JS)
-    app.queue(default_concurrency_limit=WRITE_CONCURRENCY)
+    app.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
     return app

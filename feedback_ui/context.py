@@ -14,6 +14,7 @@ from typing import Literal
 import gradio as gr
 
 from editing.generation import ModelCache
+from feedback_ui.on_demand import OnDemandOutputs
 from store import Annotator, ModelVersion, NotFound, Store
 
 Role = Literal["annotator", "admin"]
@@ -32,6 +33,10 @@ class AppContext:
     base_model: str = "toyworld"  # what annotators label until an admin promotes an edited version
     models: ModelCache = field(default_factory=ModelCache)  # each version loaded once, shared read-only
     _base_version: ModelVersion | None = field(default=None, repr=False)
+    on_demand: OnDemandOutputs = field(init=False, repr=False)  # outputs generated when queues run dry
+
+    def __post_init__(self) -> None:
+        self.on_demand = OnDemandOutputs(self.store, self.models)
 
     @property
     def reports_dir(self) -> Path:

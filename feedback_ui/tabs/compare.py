@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 
 from editing.generation import Decoding, generate_outputs
+from feedback_ui.concurrency import writes
 from feedback_ui.context import AppContext
 from feedback_ui.errors import shown_in_page
 from feedback_ui.page import on_page_load
@@ -134,4 +135,4 @@ def build_compare_tab(ctx: AppContext) -> None:
 
     on_page_load(first, [], form, api_name="compare_next")
     skip.click(skip_pair, [pair_state], form, api_name="compare_skip")
-    submit.click(submit_preference, [pair_state, verdict, reason], form, api_name="compare_submit")
+    submit.click(submit_preference, [pair_state, verdict, reason], form, api_name="compare_submit", **writes(ctx.store))

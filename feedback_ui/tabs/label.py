@@ -13,13 +13,12 @@ from typing import Any
 
 import gradio as gr
 
-from editing.generation import generate_outputs
+from feedback_ui.concurrency import READS, writes
 from feedback_ui.context import AppContext
 from feedback_ui.errors import shown_in_page
 from feedback_ui.page import on_page_load
 from store import DuplicateJudgment, Judgment, NotFound, QueueItem
 
-GENERATE_AHEAD = 8  # prompts answered per on-demand batch: one forward pass, a few items of queue
 VERDICTS = [("Good (1)", "up"), ("Bad (2)", "down")]
 RECENT = 50  # my judgments listed for going back
 
@@ -83,15 +82,14 @@ class OnScreen:
 
 
 def next_output_for(ctx: AppContext, annotator: str, after: int | None = None) -> QueueItem | None:
-    """My next output of the current version, generating more when the queue has none ahead of `after`."""
+    """My next output of the current version, generating more (batched with others waiting) when the queue
+    has none ahead of `after`."""
     version = ctx.current_version()
     item = ctx.store.next_item_for(annotator, model_version_id=version.id, after=after)
     wrapped = item is not None and after is not None and item.generation_id <= after
     if item is None or wrapped:
-        waiting = ctx.store.prompts_without_output(version.id, limit=GENERATE_AHEAD)
-        if waiting:
-            generate_outputs(ctx.store, version.id, prompt_ids=[p.id for p in waiting], models=ctx.models)
-            item = ctx.store.next_item_for(annotator, model_version_id=version.id, after=after)
+        ctx.on_demand.fill(version.id)
+        item = ctx.store.next_item_for(annotator, model_version_id=version.id, after=after)
     return item
 
 
@@ -276,13 +274,13 @@ def build_label_tab(ctx: AppContext) -> None:
 
     inputs = [on_screen, verdict, correction, tags, note]
     sidebar = [progress, recent]
-    on_page_load(show_next, [], form, api_name="label_next").then(
-        refresh_sidebar, [], sidebar, api_name="label_progress"
-    )
-    skipped = skip.click(skip_item, [on_screen], form, api_name="label_skip")
-    skipped.then(refresh_sidebar, [], sidebar, api_name="label_progress_after_skip")
-    submitted = submit.click(submit_and_next, inputs, form, api_name="label_submit")
-    submitted.then(refresh_sidebar, [], sidebar, api_name="label_progress_after_submit")
-    drafted = draft.click(save_draft, inputs, form, api_name="label_save_draft")
-    drafted.then(refresh_sidebar, [], sidebar, api_name="label_progress_after_draft")
-    reopen.click(open_judgment, [recent], form, api_name="label_open")
+    store_writes = writes(ctx.store)
+    loaded = on_page_load(show_next, [], form, api_name="label_next", **READS)
+    loaded.then(refresh_sidebar, [], sidebar, api_name="label_progress", **READS)
+    skipped = skip.click(skip_item, [on_screen], form, api_name="label_skip", **READS)
+    skipped.then(refresh_sidebar, [], sidebar, api_name="label_progress_after_skip", **READS)
+    submitted = submit.click(submit_and_next, inputs, form, api_name="label_submit", **store_writes)
+    submitted.then(refresh_sidebar, [], sidebar, api_name="label_progress_after_submit", **READS)
+    drafted = draft.click(save_draft, inputs, form, api_name="label_save_draft", **store_writes)
+    drafted.then(refresh_sidebar, [], sidebar, api_name="label_progress_after_draft", **READS)
+    reopen.click(open_judgment, [recent], form, api_name="label_open", **READS)

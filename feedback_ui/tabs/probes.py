@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from feedback_ui.concurrency import writes
 from feedback_ui.context import AppContext
 from feedback_ui.coverage import coverage
 from feedback_ui.page import on_page_load
@@ -147,8 +148,8 @@ def build_probes_tab(ctx: AppContext) -> None:
     outputs = [message, suite, coverage_table, probes_table]
     refresh.click(show, [suite], [suite, coverage_table, probes_table], api_name="probes_show")
     suite.select(show, [suite], [suite, coverage_table, probes_table], api_name="probes_select")
-    add.click(
-        add_one, [suite, prompt, target, foil, kind, relation], [*outputs, prompt, target, foil], api_name="probes_add"
-    )
-    add_many.click(add_pasted, [suite, lines], [*outputs, lines], api_name="probes_add_jsonl")
+    store_writes = writes(ctx.store)
+    added = [*outputs, prompt, target, foil]
+    add.click(add_one, [suite, prompt, target, foil, kind, relation], added, api_name="probes_add", **store_writes)
+    add_many.click(add_pasted, [suite, lines], [*outputs, lines], api_name="probes_add_jsonl", **store_writes)
     on_page_load(list_suites, [], [suite], api_name="probes_suites")  # suites written since the app started

@@ -12,6 +12,7 @@ from typing import Any
 
 import gradio as gr
 
+from feedback_ui.concurrency import writes
 from feedback_ui.context import AppContext
 from feedback_ui.errors import shown_in_page
 from feedback_ui.page import on_page_load
@@ -203,5 +204,6 @@ def build_team_tab(ctx: AppContext) -> None:
             [name, role, password],
             [people, password, account_status],
             api_name=f"team_{action.split()[0]}",
+            **writes(ctx.store),
         )
     disputed.select(show_dispute, [family, dispute_tag], details, api_name="team_dispute")

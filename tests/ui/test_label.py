@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from typing import Any
 
 import pytest
 from gradio_client.exceptions import AppError
 
-from store import MAX_TEXT_CHARS
+import feedback_ui.on_demand
+from store import MAX_TEXT_CHARS, Generation, Store
 from tests.ui.conftest import LiveApp
 
 PROMPT, OUTPUT, VERDICT, CORRECTION, TAGS, NOTE, STATUS = range(7)
@@ -39,6 +41,28 @@ def test_two_annotators_judge_correct_and_change_a_judgment(any_backend_app: Liv
     history = store.judgment_history(judgments["alice"].id)
     assert [(h.verdict, h.note) for h in history] == [("up", "fine"), ("down", "changed my mind")]
     assert len(store.judgments_for()) == 2
+
+
+def test_annotators_who_run_dry_at_once_share_one_batched_generation(
+    live_app: LiveApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[list[int]] = []
+    real_generate = feedback_ui.on_demand.generate_outputs
+
+    def counted(store: Store, version_id: int, *, prompt_ids: list[int], **options: Any) -> list[Generation]:
+        batches.append(list(prompt_ids))
+        return real_generate(store, version_id, prompt_ids=prompt_ids, **options)
+
+    monkeypatch.setattr(feedback_ui.on_demand, "generate_outputs", counted)
+    monkeypatch.setattr(feedback_ui.on_demand, "GATHER_S", 1.0)  # "at once", even on a busy test machine
+    alice, bob = live_app.client("alice"), live_app.client("bob")
+    jobs = [client.submit(api_name="/label_next") for client in (alice, bob)]
+    shown = [value(job.result()[PROMPT]) for job in jobs]
+    assert shown == ["The dog says", "The dog says"]
+    assert len(batches) == 1, f"one generate call for both annotators, not {batches}"
+    assert len(batches[0]) == 2 * feedback_ui.on_demand.GENERATE_AHEAD
+    version = live_app.store.current_model_version() or live_app.store.ensure_base_version("toyworld")
+    assert len(live_app.store.prompts_without_output(version.id)) == len(live_app.store.prompts()) - len(batches[0])
 
 
 def test_a_draft_is_kept_and_can_be_finished_later(live_app: LiveApp) -> None:
