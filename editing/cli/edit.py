@@ -174,7 +174,8 @@ def runs_list(limit: Annotated[int, typer.Option(help="Show at most this many ru
 
     table = Table()
     for column in ("run", "name", "status", "verdict", "version", "seconds", "created"):
-        table.add_column(column)
+        # a narrow terminal wraps the version and times, never cuts a run's name or verdict short
+        table.add_column(column, no_wrap=column in ("run", "name", "status", "verdict"))
     store = _swept_store()
     versions = {v.id: v for v in store.model_versions()}
     for run in store.runs(limit):
