@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from editing.probes import TOYWORLD_DATA
 from feedback_ui.edit_jobs import EditBusy, EditJobs, EditProgress
@@ -16,6 +17,11 @@ from feedback_ui.tabs.edit import EXAMPLES, validation_message
 from store import Store
 
 SPEC = (EXAMPLES / "dog-cat-swap.yaml").read_text(encoding="utf-8")
+# The same edit, training long enough that a cancel or a kill always lands mid-training:
+# the example's 200 steps with early stopping can end before the test acts on an idle machine.
+_long = yaml.safe_load(SPEC)
+_long["train"].update(steps=5000, early_stop="none")
+LONG_SPEC = yaml.safe_dump(_long, sort_keys=False)
 
 
 @pytest.fixture
@@ -57,7 +63,7 @@ def test_a_launched_edit_runs_to_the_end_and_frees_the_slot(jobs: EditJobs) -> N
 
 
 def test_cancel_ends_the_run_interrupted_without_an_adapter(jobs: EditJobs) -> None:
-    jobs.launch(SPEC, EXAMPLES, "admin")
+    jobs.launch(LONG_SPEC, EXAMPLES, "admin")
     wait_for(jobs, lambda p: p.phase == "training the adapter" or p.finished)
     jobs.cancel()
     done = wait_for(jobs, lambda p: p.finished)
@@ -70,7 +76,7 @@ def test_cancel_ends_the_run_interrupted_without_an_adapter(jobs: EditJobs) -> N
 
 
 def test_a_killed_worker_reads_as_interrupted_and_a_new_edit_can_start(jobs: EditJobs) -> None:
-    jobs.launch(SPEC, EXAMPLES, "admin")
+    jobs.launch(LONG_SPEC, EXAMPLES, "admin")
     wait_for(jobs, lambda p: p.run_id is not None or p.finished)
     os.kill(jobs.holder()["pid"], signal.SIGKILL)
     done = wait_for(jobs, lambda p: p.finished, timeout=20)
@@ -78,7 +84,7 @@ def test_a_killed_worker_reads_as_interrupted_and_a_new_edit_can_start(jobs: Edi
     assert jobs.store.run(done.run_id).status == "interrupted"
     assert "ended while the run was running" in done.error
     assert not (jobs.home / "adapters" / str(done.run_id)).exists()
-    jobs.launch(SPEC, EXAMPLES, "admin")  # the dead worker's lock does not block the next edit
+    jobs.launch(LONG_SPEC, EXAMPLES, "admin")  # the dead worker's lock does not block the next edit
     jobs.cancel()
     assert wait_for(jobs, lambda p: p.finished).state == "interrupted"
 
