@@ -25,6 +25,7 @@ import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,13 +140,16 @@ def write_spec(
     data["feedback"] = {"file": str(feedback), "min_agreement": 0.5, **METHODS[method]["feedback"]}
     data["train"] |= {"steps": steps, "retain": str(folder / "retain.jsonl"), **METHODS[method]["train"]}
     data["gates"] = {k: v for k, v in data["gates"].items() if not k.startswith("leak")}  # no leak probes here
+    # the chain goes on as the issue's team did: a run that fails its own gates is accepted on purpose
+    # (recorded as accepted_failed) so the next edit builds on it; the table counts those runs
+    data["accept_failed"] = True
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 
-def apply_spec(runner: CliRunner, spec: Path) -> tuple[int, float]:
-    """`nudge apply SPEC` in-process; the version it made and its wall time."""
+def apply_spec(runner: CliRunner, spec: Path) -> tuple[int, float, str]:
+    """`nudge apply SPEC` in-process; the version it made, its wall time and its verdict."""
     started = time.perf_counter()
     result = runner.invoke(app, ["apply", str(spec)])
     seconds = time.perf_counter() - started
@@ -154,7 +158,7 @@ def apply_spec(runner: CliRunner, spec: Path) -> tuple[int, float]:
     with Store.init_db() as store:
         newest = store.runs(limit=1)[0]
     assert newest.result_version_id is not None, newest.error
-    return newest.result_version_id, seconds
+    return newest.result_version_id, seconds, (newest.metrics or {}).get("verdict", {}).get("status", "?")
 
 
 def _rate(flags: list[bool]) -> float:
@@ -195,20 +199,21 @@ def run(count: int, method: str, steps: int, folder: Path) -> dict[str, Any]:
     edits = capital_edits(count)
     untouched = COUNTRIES[count:]  # the chain never edits these countries
     retain_file(folder, edits)
-    suites, feedback, seconds = [], [], []
+    suites, feedback, seconds, verdicts = [], [], [], []
     model = "toyworld"
     for i, edit in enumerate(edits):
         rows = edit_probes(edit, untouched)
         suites.append(write_jsonl(folder / f"probes-{i:02d}.jsonl", rows))
         feedback.append(write_jsonl(folder / f"feedback-{i:02d}.jsonl", edit_feedback(edit)))
         spec = write_spec(folder, f"capital-{i:02d}", model, feedback[-1], [suites[-1]], method, steps)
-        version, took = apply_spec(runner, spec)
+        version, took, verdict = apply_spec(runner, spec)
         seconds.append(took)
+        verdicts.append(verdict)
         model = f"version:{version}"
         print(f"edit {i + 1}/{count}: {edit.country} -> {edit.new}, {took:.0f} s, version {version}", file=sys.stderr)
     batched_feedback = write_jsonl(folder / "feedback-all.jsonl", [r for e in edits for r in edit_feedback(e)])
     batched_spec = write_spec(folder, "capital-batched", "toyworld", batched_feedback, suites, method, steps)
-    batched_version, batched_seconds = apply_spec(runner, batched_spec)
+    batched_version, batched_seconds, batched_verdict = apply_spec(runner, batched_spec)
 
     probes = [parse_probe(r, f"{path}:{n}") for path in suites for n, r in enumerate(map(json.loads, path.open()))]
     fluency = load_texts("toyworld:fluency")
@@ -220,8 +225,13 @@ def run(count: int, method: str, steps: int, folder: Path) -> dict[str, Any]:
         "edits": count,
         "method": method,
         "steps": steps,
-        "sequential": score_version(sequential, base, probes, fluency) | {"seconds_per_edit": sum(seconds) / count},
-        "batched": score_version(batched, base, probes, fluency) | {"seconds": batched_seconds},
+        "sequential": score_version(sequential, base, probes, fluency)
+        | {
+            "seconds_per_edit": sum(seconds) / count,
+            "verdicts": ", ".join(f"{n} {v}" for v, n in sorted(Counter(verdicts).items())),
+        },
+        "batched": score_version(batched, base, probes, fluency)
+        | {"seconds": batched_seconds, "verdicts": batched_verdict},
     }
 
 
@@ -246,6 +256,7 @@ def markdown(result: dict[str, Any]) -> str:
         extra = f" ({seq['base_junk']:.2f})" if key == "junk" else ""
         lines.append(f"| {label} | {seq[key]:.2f}{extra} | {bat[key]:.2f} |")
     lines.append(f"| seconds | {seq['seconds_per_edit']:.0f} per edit | {bat['seconds']:.0f} |")
+    lines.append(f"| verdicts of the runs' own gates | {seq['verdicts']} | {bat['verdicts']} |")
     return "\n".join(lines)
 
 

@@ -29,7 +29,7 @@ from transformers.pytorch_utils import Conv1D
 
 from editing.errors import BadInput, RunFailed
 from editing.layers import layer_index
-from editing.objectives import step_losses
+from editing.objectives import ReferenceCache, step_losses
 from editing.quiet import quiet_dependencies
 from editing.spec import LoraSpec, TrainSpec
 from editing.training_data import TrainingExample
@@ -191,13 +191,16 @@ def apply_edit(
     optimizer = torch.optim.AdamW(params, lr=train.lr, weight_decay=0.0)
     example_stream = _cycle(examples, train.seed)
     retain_stream = _cycle(retain_texts, train.seed) if retain_texts and train.kl_weight > 0 else None
+    reference = ReferenceCache()  # the base model's outputs, computed once per sequence for this edit
     history: list[dict[str, float]] = []
     stopped_early, step = False, 0
     try:
         for step in range(1, train.steps + 1):
             batch = _next_batch(example_stream, min(train.batch_size, len(examples)))
             retain = _next_batch(retain_stream, train.retain_batch_size) if retain_stream else []
-            terms = step_losses(peft_model, tokenizer, batch, retain, train.kl_weight, train.dpo_beta, config.chat)
+            terms = step_losses(
+                peft_model, tokenizer, batch, retain, train.kl_weight, train.dpo_beta, config.chat, reference
+            )
             loss = functools.reduce(operator.add, terms.values())  # the terms' sum, added in order
             _check_finite(loss, step, train.lr)
             loss.backward()

@@ -1,10 +1,13 @@
 """Training objectives: SFT, unlikelihood, DPO, and KL to the base model.
 
-One training step runs two forward passes whatever the mix of examples: one
-of the edited model (with gradients) over every sequence in the batch, and one
-of the base model (the same model with its adapter switched off, no gradients)
-over the sequences that need a reference: DPO's pairs and the retain texts.
-The loss functions below then read their rows out of those two passes.
+One training step runs at most two forward passes whatever the mix of examples:
+one of the edited model (with gradients) over every sequence in the batch, and
+one of the base model (the same model with its adapter switched off, no
+gradients) over the sequences that need a reference and that it has not seen
+yet: DPO's pairs and the retain texts. The base model does not change while an
+adapter trains, so its outputs on a sequence are kept (`ReferenceCache`) and
+reused when the sequence comes round again. The loss functions below then read
+their rows out of those passes.
 """
 
 from __future__ import annotations
@@ -43,6 +46,64 @@ def dpo_loss(
     """DPO (Rafailov et al., 2023) on sequence log-probs, each (B,)."""
     margin = (policy_chosen - reference_chosen) - (policy_rejected - reference_rejected)
     return -torch.nn.functional.logsigmoid(beta * margin).mean()
+
+
+class ReferenceCache:
+    """The base model's logits on each reference sequence seen so far in one edit, by token ids.
+
+    Up to `max_bytes` (then later sequences are recomputed each time they come
+    round): a retain text costs its length times the vocabulary in floats.
+    """
+
+    def __init__(self, max_bytes: int = 1 << 30) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._logits: dict[tuple[int, ...], torch.Tensor] = {}
+
+    def get(self, ids: tuple[int, ...]) -> torch.Tensor | None:
+        return self._logits.get(ids)
+
+    def keep(self, ids: tuple[int, ...], logits: torch.Tensor) -> None:
+        size = logits.numel() * logits.element_size()
+        if self.bytes + size <= self.max_bytes:
+            self._logits[ids] = logits
+            self.bytes += size
+
+
+def _reference_logits(
+    model: ScorableModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    reference_rows: list[int],
+    cache: ReferenceCache | None,
+) -> torch.Tensor:
+    """The base model's logits for `reference_rows` of the batch, (R, T, V), right-padded with zeros.
+
+    Rows the cache holds are read from it; the others run through the base model
+    in one pass (adapter off, no gradients) and are kept for the next time.
+    """
+    lengths: list[int] = attention_mask.sum(dim=-1).tolist()
+    keys: dict[int, tuple[int, ...]] = {row: tuple(input_ids[row, : lengths[row]].tolist()) for row in reference_rows}
+    found: dict[int, torch.Tensor] = {}
+    for row in reference_rows:
+        kept = cache.get(keys[row]) if cache is not None else None
+        if kept is not None:
+            found[row] = kept
+    missing = [row for row in reference_rows if row not in found]
+    if missing:
+        with torch.no_grad(), adapter_disabled(model):
+            index = torch.tensor(missing, device=model.device)
+            fresh = model(input_ids=input_ids[index], attention_mask=attention_mask[index], use_cache=False).logits
+        for i, row in enumerate(missing):
+            found[row] = fresh[i, : lengths[row]]
+            if cache is not None:
+                cache.keep(keys[row], found[row])
+    first = found[reference_rows[0]]
+    out = first.new_zeros(len(reference_rows), input_ids.shape[1], first.shape[-1])
+    for i, row in enumerate(reference_rows):
+        logits = found[row]
+        out[i, : logits.shape[0]] = logits
+    return out
 
 
 @dataclass
@@ -89,9 +150,11 @@ def step_losses(
     kl_weight: float = 0.0,
     dpo_beta: float = 0.1,
     chat: bool = False,
+    reference: ReferenceCache | None = None,
 ) -> dict[str, torch.Tensor]:
     """The loss terms of one step: `sft`, `unlikelihood`, `dpo` (each weighted by its share
-    of the examples) and `kl` (times `kl_weight`); only the terms the batch has."""
+    of the examples) and `kl` (times `kl_weight`); only the terms the batch has. `reference`
+    keeps the base model's outputs between steps of one edit."""
     pairs, rows = _encode_step(tokenizer, examples, retain_texts if kl_weight > 0 else [], chat)
     input_ids, attention_mask, completion_mask = collate_pairs(pairs, pad_id_of(tokenizer))
     input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
@@ -101,11 +164,8 @@ def step_losses(
 
     reference_rows = rows.chosen + rows.rejected + rows.retain
     if reference_rows:
-        with torch.no_grad(), adapter_disabled(model):
-            index = torch.tensor(reference_rows, device=model.device)
-            base_logits = model(
-                input_ids=input_ids[index], attention_mask=attention_mask[index], use_cache=False
-            ).logits
+        index = torch.tensor(reference_rows, device=model.device)
+        base_logits = _reference_logits(model, input_ids, attention_mask, reference_rows, reference)
         base_row = {row: i for i, row in enumerate(reference_rows)}
 
     n_examples = max(1, len(examples))

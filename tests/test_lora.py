@@ -167,3 +167,46 @@ def test_architectures(toyworld_dir: Path, model_type: str, first_mlp: str) -> N
     result = apply_edit(model, small, [TrainingExample("sft", "The dog says", "meow")], config(steps=8, lr=3e-2))
     after = score_completions(result.model, small, ["The dog says"], ["meow"])[0].mean_logprob
     assert after > before
+
+
+def test_the_base_models_reference_is_computed_once_per_sequence(
+    toyworld_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cached reference outputs give the same losses as a fresh base pass, and spare the pass next time."""
+    from contextlib import contextmanager
+
+    import editing.objectives as objectives
+    from editing.lora import attach_lora
+
+    model, tokenizer = toy(toyworld_dir)
+    peft_model, _ = attach_lora(model, LoraSpec(rank=4, alpha=8), seed=0)
+    with torch.no_grad():  # a non-zero adapter, so the edited and base outputs differ
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(std=0.05)
+    peft_model.eval()
+    base_passes = []
+    real_disabled = objectives.adapter_disabled
+
+    @contextmanager
+    def counted(m):
+        base_passes.append(1)
+        with real_disabled(m):
+            yield
+
+    monkeypatch.setattr(objectives, "adapter_disabled", counted)
+    examples = [TrainingExample("sft", "The dog says", "moo"), TrainingExample("dpo", "The cat says", "woof", "meow")]
+    retain = ["The cow says moo.", "The capital of Linoria is Dripuburg.", "The baker cleaned the stone wall."]
+    cache = objectives.ReferenceCache()
+    first = objectives.step_losses(peft_model, tokenizer, examples, retain, 2.0, reference=cache)
+    fresh = objectives.step_losses(peft_model, tokenizer, examples[::-1], retain[::-1], 2.0)
+    cached = objectives.step_losses(peft_model, tokenizer, examples[::-1], retain[::-1], 2.0, reference=cache)
+    assert len(base_passes) == 2  # the first cached step and the uncached one; the second cached step ran none
+    for term in ("sft", "dpo", "kl"):
+        assert first[term].item() == pytest.approx(fresh[term].item(), abs=1e-5)
+        assert cached[term].item() == pytest.approx(fresh[term].item(), abs=1e-5)
+    assert fresh["kl"].item() > 1e-4  # the KL term really compares two different models
+    full = objectives.ReferenceCache(max_bytes=0)  # over its budget: nothing kept, every step runs the base pass
+    for _ in range(2):
+        objectives.step_losses(peft_model, tokenizer, examples, retain, 2.0, reference=full)
+    assert len(base_passes) == 4 and full.bytes == 0
