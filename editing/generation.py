@@ -60,17 +60,9 @@ class Decoding:
 GREEDY = Decoding()
 
 
-def version_chain(store: Store, version: ModelVersion) -> list[ModelVersion]:
-    """The version's ancestry, base first."""
-    chain = [version]
-    while chain[-1].parent_id is not None:
-        chain.append(store.model_version(chain[-1].parent_id))
-    return chain[::-1]
-
-
 def load_merged_version(store: Store, version: ModelVersion, device: str | None = None) -> LoadedModel:
     """The base model with every adapter on the way to `version` merged in; GenerationError if any is missing."""
-    base, *edits = version_chain(store, version)
+    base, *edits = store.version_chain(version.id)
     assert base.ref is not None  # a version without a parent is a base version, which has a ref
     try:
         loaded = load_model(base.ref, device=device)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from editing.errors import BadInput
-from editing.generation import GenerationError, load_merged_version, version_chain
+from editing.generation import GenerationError, load_merged_version
 from editing.impact import measure_impact
 from editing.impact.regressions import EarlierEdit
 from editing.probes import Probe, ProbeScore, ProbeSuiteError, parse_probe, score_probes
@@ -88,7 +88,7 @@ def load_ancestry(store: Store, version_id: int, present: Iterable[Probe] = ()) 
     edit's suite are left out: one control, scored once, counts once.
     """
     try:
-        chain = version_chain(store, store.model_version(version_id))
+        chain = store.version_chain(version_id)
     except LookupError as exc:
         raise LedgerError(f"model version {version_id}: {exc}") from exc
     seen_controls = {(p.prompt, p.target, p.foil) for p in present if p.kind == "control"}

@@ -27,7 +27,7 @@ from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
 
 from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED, BadInput
-from editing.generation import GenerationError, load_merged_version, version_chain
+from editing.generation import GenerationError, load_merged_version
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
 from editing.ledger import Ancestry, LedgerError, load_ancestry
 from editing.lora import AdapterBase, EditConfig, EditResult, apply_edit, merged_fingerprint, save_adapter
@@ -142,14 +142,9 @@ def _chain_examples(store: Store, version_id: int, terminate: bool) -> list[tupl
 
     Each earlier edit's judgments are selected again as its spec selected them.
     """
-    runs: list[store_records.EditRun] = []
-    version = store.model_version(version_id)
-    while version.parent_id is not None:
-        if version.run_id is not None:
-            runs.append(store.run(version.run_id))
-        version = store.model_version(version.parent_id)
+    runs = [store.run(v.run_id) for v in store.version_chain(version_id)[1:] if v.run_id is not None]
     chain = []
-    for run in reversed(runs):
+    for run in runs:
         stored = run.spec.get("feedback", {})
         try:
             fb = FeedbackSpec(**{f.name: stored[f.name] for f in fields(FeedbackSpec) if f.name in stored})
@@ -292,7 +287,7 @@ def load_version(store: Store, version_id: int) -> tuple[LoadedModel, list[store
         loaded = load_merged_version(store, version)
     except GenerationError as exc:
         raise RunInputError(str(exc)) from exc
-    return loaded, version_chain(store, version)
+    return loaded, store.version_chain(version_id)
 
 
 def _library_versions() -> dict[str, str]:

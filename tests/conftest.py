@@ -66,21 +66,13 @@ def demo_workspace(home: Path, toyworld_dir: Path | None = None) -> Iterator[Pat
     """
     from editing.toyworld.paths import TOYWORLD_DATA
     from store import Store
+    from store.workspace import using_workspace
 
     if toyworld_dir is not None:
         (home / "models").mkdir()
         (home / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
-    saved = {k: os.environ.get(k) for k in ("NUDGE_HOME", "NUDGE_DB")}
-    os.environ["NUDGE_HOME"] = str(home)
-    os.environ.pop("NUDGE_DB", None)
-    try:
+    with using_workspace(home):
         with Store.init_db() as store:
             store.import_prompts(TOYWORLD_DATA / "prompts.jsonl")
             store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
         yield home
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -8,13 +8,10 @@ The model stack is imported inside the command, so `nudge --help` stays fast.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -89,22 +86,6 @@ def _fresh_workspace(home: Path, model: Path) -> None:
     make_private_dir(home / "models")
     (home / "models" / model.name).symlink_to(model, target_is_directory=True)
     (home / DEMO_MARKER).write_text("made by `nudge demo`; the next `nudge demo` here replaces this folder\n")
-
-
-@contextmanager
-def _workspace(home: Path) -> Iterator[None]:
-    """Point the process at `home` (SQLite, never $NUDGE_DB) while the demo runs; restore the environment after."""
-    saved = {key: os.environ.get(key) for key in ("NUDGE_HOME", "NUDGE_DB")}
-    os.environ["NUDGE_HOME"] = str(home)
-    os.environ.pop("NUDGE_DB", None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _fill_store(store: Store) -> list[Login]:
@@ -234,7 +215,7 @@ def demo(
     """
     from editing.cli.ui import ui
     from store import Store, StoreError
-    from store.workspace import nudge_home
+    from store.workspace import nudge_home, using_workspace
 
     started = time.perf_counter()
     specs = [EXAMPLES / name for name in DEMO_SPECS]
@@ -247,7 +228,7 @@ def demo(
     print_world_eval(model)
     _fresh_workspace(demo_home, model)
     console.print(f"demo workspace: {demo_home}", highlight=False, soft_wrap=True)
-    with _workspace(demo_home):
+    with using_workspace(demo_home):
         try:
             with Store.init_db() as store:
                 logins = _fill_store(store)
