@@ -19,7 +19,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from editing.models import ScorableModel
-from editing.probes import adapter_disabled, kl_per_position
+from editing.probes import adapter_disabled, kl_from_base_logprobs
 from editing.tokens import collate_pairs, encode_training_pair, format_prompt, pad_id_of, token_logprobs
 from editing.training_data import TrainingExample
 
@@ -48,64 +48,6 @@ def dpo_loss(
     return -torch.nn.functional.logsigmoid(beta * margin).mean()
 
 
-class ReferenceCache:
-    """The base model's logits on each reference sequence seen so far in one edit, by token ids.
-
-    Up to `max_bytes` (then later sequences are recomputed each time they come
-    round): a retain text costs its length times the vocabulary in floats.
-    """
-
-    def __init__(self, max_bytes: int = 1 << 30) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._logits: dict[tuple[int, ...], torch.Tensor] = {}
-
-    def get(self, ids: tuple[int, ...]) -> torch.Tensor | None:
-        return self._logits.get(ids)
-
-    def keep(self, ids: tuple[int, ...], logits: torch.Tensor) -> None:
-        size = logits.numel() * logits.element_size()
-        if self.bytes + size <= self.max_bytes:
-            self._logits[ids] = logits
-            self.bytes += size
-
-
-def _reference_logits(
-    model: ScorableModel,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
-    reference_rows: list[int],
-    cache: ReferenceCache | None,
-) -> torch.Tensor:
-    """The base model's logits for `reference_rows` of the batch, (R, T, V), right-padded with zeros.
-
-    Rows the cache holds are read from it; the others run through the base model
-    in one pass (adapter off, no gradients) and are kept for the next time.
-    """
-    lengths: list[int] = attention_mask.sum(dim=-1).tolist()
-    keys: dict[int, tuple[int, ...]] = {row: tuple(input_ids[row, : lengths[row]].tolist()) for row in reference_rows}
-    found: dict[int, torch.Tensor] = {}
-    for row in reference_rows:
-        kept = cache.get(keys[row]) if cache is not None else None
-        if kept is not None:
-            found[row] = kept
-    missing = [row for row in reference_rows if row not in found]
-    if missing:
-        with torch.no_grad(), adapter_disabled(model):
-            index = torch.tensor(missing, device=model.device)
-            fresh = model(input_ids=input_ids[index], attention_mask=attention_mask[index], use_cache=False).logits
-        for i, row in enumerate(missing):
-            found[row] = fresh[i, : lengths[row]]
-            if cache is not None:
-                cache.keep(keys[row], found[row])
-    first = found[reference_rows[0]]
-    out = first.new_zeros(len(reference_rows), input_ids.shape[1], first.shape[-1])
-    for i, row in enumerate(reference_rows):
-        logits = found[row]
-        out[i, : logits.shape[0]] = logits
-    return out
-
-
 @dataclass
 class _Rows:
     """Where each part of the step's batch sits: row indices into the shared forward pass."""
@@ -115,6 +57,73 @@ class _Rows:
     chosen: list[int]
     rejected: list[int]
     retain: list[int]
+
+
+class ReferenceCache:
+    """What the base model said about each reference sequence seen so far in one edit, by token ids.
+
+    A DPO sequence keeps its per-token log-probs; a retain text keeps its
+    next-token log-probs at every position, which the KL term needs. Up to `max_bytes` (then later sequences
+    are recomputed each time they come round): a retain text costs its length
+    times the vocabulary in floats.
+    """
+
+    def __init__(self, max_bytes: int = 1 << 30) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._kept: dict[tuple[str, tuple[int, ...]], torch.Tensor] = {}
+
+    def get(self, key: tuple[str, tuple[int, ...]]) -> torch.Tensor | None:
+        return self._kept.get(key)
+
+    def keep(self, key: tuple[str, tuple[int, ...]], tensor: torch.Tensor) -> None:
+        size = tensor.numel() * tensor.element_size()
+        if self.bytes + size <= self.max_bytes:
+            self._kept[key] = tensor
+            self.bytes += size
+
+
+def _base_references(
+    model: ScorableModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    rows: _Rows,
+    cache: ReferenceCache | None,
+) -> dict[int, torch.Tensor]:
+    """What the base model says about each DPO and retain row, by row: cached where the cache has it, the
+    others from one base pass (adapter off, no gradients), kept for the next time.
+
+    A DPO row gets its per-token log-probs, (T_row,); a retain row its next-token
+    log-probs at every position, (T_row, V).
+    """
+    lengths: list[int] = attention_mask.sum(dim=-1).tolist()
+    retain = set(rows.retain)
+    keys = {
+        row: ("next" if row in retain else "sequence", tuple(input_ids[row, : lengths[row]].tolist()))
+        for row in rows.chosen + rows.rejected + rows.retain
+    }
+    found: dict[int, torch.Tensor] = {}
+    for row, key in keys.items():
+        kept = cache.get(key) if cache is not None else None
+        if kept is not None:
+            found[row] = kept
+    missing = [row for row in keys if row not in found]
+    if missing:
+        index = torch.tensor(missing, device=model.device)
+        with torch.no_grad(), adapter_disabled(model):
+            logits = model(input_ids=input_ids[index], attention_mask=attention_mask[index], use_cache=False).logits
+        pairs = [i for i, row in enumerate(missing) if row not in retain]  # DPO rows: per-token log-probs only
+        if pairs:
+            picked = torch.tensor(pairs, device=model.device)
+            pair_logprobs = dict(zip(pairs, token_logprobs(logits[picked], input_ids[index][picked]), strict=True))
+        for i, row in enumerate(missing):
+            n = lengths[row]
+            found[row] = (
+                torch.log_softmax(logits[i, :n].float(), dim=-1) if row in retain else pair_logprobs[i][:n].clone()
+            )
+            if cache is not None:
+                cache.keep(keys[row], found[row])
+    return found
 
 
 def _encode_step(
@@ -160,13 +169,25 @@ def step_losses(
     input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
     mask = completion_mask.to(model.device).float()
     logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # (B, T, V)
-    logprobs = token_logprobs(logits, input_ids)
-
-    reference_rows = rows.chosen + rows.rejected + rows.retain
-    if reference_rows:
-        index = torch.tensor(reference_rows, device=model.device)
-        base_logits = _reference_logits(model, input_ids, attention_mask, reference_rows, reference)
-        base_row = {row: i for i, row in enumerate(reference_rows)}
+    base = _base_references(model, input_ids, attention_mask, rows, reference)
+    # Only two kinds of position need the vocabulary: those that predict a completion token (the examples'
+    # rows) and every position of a retain text (the last rows). They are picked out of the logits in one
+    # index, so the softmaxes and their gradients skip the prompts and the padding.
+    n_scored = rows.retain[0] if rows.retain else len(pairs)
+    predicts = torch.zeros_like(mask, dtype=torch.bool)
+    predicts[:n_scored, :-1] = mask[:n_scored, 1:].bool()
+    retain_positions = attention_mask.bool()
+    retain_positions[:n_scored] = False
+    n_width, vocab = logits.shape[1], logits.shape[-1]
+    predicting, in_retain = predicts.flatten().nonzero().squeeze(-1), retain_positions.flatten().nonzero().squeeze(-1)
+    picked = logits.reshape(-1, vocab)[torch.cat([predicting, in_retain])].float()
+    completion_logits, retain_logits = picked.split([len(predicting), len(in_retain)])
+    targets = input_ids.flatten()[predicting + 1]  # the token each of those positions predicts
+    completion_logprobs = completion_logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    completion_logprobs = completion_logprobs - torch.logsumexp(completion_logits, dim=-1)
+    # back in (rows, positions), at the predicted token as token_logprobs has it; zero elsewhere
+    logprobs = torch.zeros(n_scored, n_width, dtype=picked.dtype, device=picked.device)
+    logprobs = logprobs.index_put((predicting // n_width, predicting % n_width + 1), completion_logprobs)
 
     n_examples = max(1, len(examples))
     terms: dict[str, torch.Tensor] = {}
@@ -176,27 +197,18 @@ def step_losses(
         ul = rows.unlikelihood
         terms["unlikelihood"] = unlikelihood_loss(logprobs[ul], mask[ul]) * len(ul) / n_examples
     if rows.chosen:
-        base_logprobs = token_logprobs(base_logits, input_ids[index])
 
-        def sequence(source: torch.Tensor, which: list[int], offset: dict[int, int] | None = None) -> torch.Tensor:
-            picked = [offset[r] for r in which] if offset else which
-            return (source[picked] * mask[which]).sum(dim=-1)
+        def edited_sum(which: list[int]) -> torch.Tensor:
+            return (logprobs[which] * mask[which]).sum(dim=-1)
 
-        terms["dpo"] = (
-            dpo_loss(
-                sequence(logprobs, rows.chosen),
-                sequence(logprobs, rows.rejected),
-                sequence(base_logprobs, rows.chosen, base_row),
-                sequence(base_logprobs, rows.rejected, base_row),
-                dpo_beta,
-            )
-            * len(rows.chosen)
-            / n_examples
-        )
+        def base_sum(which: list[int]) -> torch.Tensor:
+            return torch.stack([(base[r] * mask[r, : base[r].shape[0]]).sum() for r in which])
+
+        chosen, rejected = rows.chosen, rows.rejected
+        dpo = dpo_loss(edited_sum(chosen), edited_sum(rejected), base_sum(chosen), base_sum(rejected), dpo_beta)
+        terms["dpo"] = dpo * len(chosen) / n_examples
     if rows.retain:
-        # retain texts are the last rows of both passes: slices, not copies, of the logits
-        first, n_retain = rows.retain[0], len(rows.retain)
-        kl = kl_per_position(base_logits[-n_retain:], logits[first : first + n_retain])
-        kept = attention_mask[first : first + n_retain].float()
-        terms["kl"] = kl_weight * (kl * kept).sum() / kept.sum()
+        # every position of every retain text, row after row, as the cache keeps them
+        base_logprobs = torch.cat([base[r] for r in rows.retain])
+        terms["kl"] = kl_weight * kl_from_base_logprobs(base_logprobs, retain_logits).mean()
     return terms

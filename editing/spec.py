@@ -130,7 +130,12 @@ class TrainSpec:
     retain: str | None = field(
         default=None, metadata={"help": "Retain texts for the KL term: `toyworld:retain`, a .jsonl or a .txt."}
     )
-    retain_batch_size: int = field(default=16, metadata={"help": "Retain texts per step for the KL term."})
+    retain_batch_size: int = field(
+        default=8,
+        metadata={
+            "help": "Retain texts per step for the KL term (a sample of them each step; the term is their mean KL)."
+        },
+    )
     early_stop: Literal["val", "none"] = field(
         default="val", metadata={"help": "`val`: stop once the val probes meet the gates."}
     )

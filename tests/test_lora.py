@@ -210,3 +210,40 @@ def test_the_base_models_reference_is_computed_once_per_sequence(
     for _ in range(2):
         objectives.step_losses(peft_model, tokenizer, examples, retain, 2.0, reference=full)
     assert len(base_passes) == 4 and full.bytes == 0
+
+
+def test_the_kl_term_is_the_measured_kl_to_the_base_model(toyworld_dir: Path) -> None:
+    """The training KL (from cached base probabilities) equals KL(base || edited) as the probes measure it,
+    averaged over every position of the retain texts."""
+    import editing.objectives as objectives
+    from editing.lora import attach_lora
+    from editing.probes import adapter_disabled, kl_per_position
+
+    model, tokenizer = toy(toyworld_dir)
+    peft_model, _ = attach_lora(model, LoraSpec(rank=4, alpha=8), seed=0)
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(std=0.05)
+    peft_model.eval()
+    retain = ["The cow says moo.", "The capital of Linoria is Dripuburg.", "The baker cleaned the stone wall."]
+    from editing.tokens import encode_training_pair, format_prompt, token_logprobs
+
+    example = TrainingExample("sft", "The dog says", "moo", terminated=True)
+    terms = objectives.step_losses(peft_model, tokenizer, [example], retain, 1.0)
+    per_text = []
+    with torch.no_grad():
+        for text in retain:
+            ids = torch.tensor([tokenizer(text)["input_ids"]])
+            with adapter_disabled(peft_model):
+                base_logits = peft_model(input_ids=ids).logits
+            per_text.append(kl_per_position(base_logits, peft_model(input_ids=ids).logits)[0])
+    measured = torch.cat(per_text).mean().item()
+    assert measured > 1e-4
+    assert terms["kl"].item() == pytest.approx(measured, rel=1e-4, abs=1e-6)
+    # and the SFT term is the completion's mean negative log-likelihood, the prompt left out
+    prompt, completion = encode_training_pair(tokenizer, format_prompt(tokenizer, example.prompt, False), "moo", True)
+    with torch.no_grad():
+        ids = torch.tensor([prompt + completion])
+        nll = -token_logprobs(peft_model(input_ids=ids).logits, ids)[0, len(prompt) :].mean().item()
+    assert terms["sft"].item() == pytest.approx(nll, rel=1e-5)

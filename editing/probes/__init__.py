@@ -17,6 +17,7 @@ _SCORING = (
     "ProbeScore",
     "adapter_disabled",
     "greedy_continuations",
+    "kl_from_base_logprobs",
     "kl_per_position",
     "kl_to_base",
     "score_completions",

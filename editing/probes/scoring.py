@@ -341,9 +341,15 @@ def adapter_disabled(model: ScorableModel) -> Iterator[None]:
 
 def kl_per_position(base_logits: torch.Tensor, edited_logits: torch.Tensor) -> torch.Tensor:
     """KL(base || edited) of the next-token distributions at each position, (B, T)."""
-    base = torch.log_softmax(base_logits.float(), dim=-1)
+    return kl_from_base_logprobs(torch.log_softmax(base_logits.float(), dim=-1), edited_logits)
+
+
+def kl_from_base_logprobs(base_logprobs: torch.Tensor, edited_logits: torch.Tensor) -> torch.Tensor:
+    """KL(base || edited) at each position, from the base model's next-token log-probs (..., V) and the
+    edited model's logits (..., V): sum p (log p - log q), element by element, so that a KL of 1e-4
+    between two distributions with logits near 10 keeps its digits."""
     edited = torch.log_softmax(edited_logits.float(), dim=-1)
-    return (base.exp() * (base - edited)).sum(dim=-1)
+    return (base_logprobs.exp() * (base_logprobs - edited)).sum(dim=-1)
 
 
 @torch.inference_mode()
