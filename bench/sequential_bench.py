@@ -66,13 +66,20 @@ class CapitalEdit:
     new: str
 
 
-def capital_edits(count: int) -> list[CapitalEdit]:
-    """`count` countries, each given a new capital that no fact of the world names."""
-    names = [first + last for first in FIRST for last in LAST]
+def capital_edits(count: int, names: str = "shared") -> list[CapitalEdit]:
+    """`count` countries, each given a new capital that no fact of the world names.
+
+    `shared`: names in runs of four with one first syllable (Velmora, Velvik, Veldunne, Velsel, Zanmora, ...),
+    so neighbouring edits' answers begin with the same token and only the second tells them apart;
+    `varied`: the first syllable changes from one edit to the next (Velmora, Zanmora, ..., Velvik, ...)."""
+    if names == "shared":
+        new_names = [first + last for first in FIRST for last in LAST]
+    else:
+        new_names = [first + last for last in LAST for first in FIRST]
     most = len(COUNTRIES) - UNTOUCHED_AT_LEAST
     if not 1 <= count <= most:
         raise SystemExit(f"--edits must be between 1 and {most}: the rest of the countries are the controls")
-    return [CapitalEdit(country, capital, names[i]) for i, (country, capital, _, _) in enumerate(COUNTRIES[:count])]
+    return [CapitalEdit(country, capital, new_names[i]) for i, (country, capital, _, _) in enumerate(COUNTRIES[:count])]
 
 
 def _row(edit: CapitalEdit, n: int, prompt: str, target: str, foil: str, kind: str, split: str, rel: str) -> dict:
@@ -119,9 +126,10 @@ def edit_feedback(edit: CapitalEdit) -> list[dict[str, Any]]:
 
 def retain_file(folder: Path, edits: list[CapitalEdit]) -> Path:
     """The toy world's retain texts without the capitals the edits change: a retain set must not hold
-    the old answer of a fact being edited."""
-    edited = {e.country for e in edits}
-    texts = [t for t in load_texts("toyworld:retain") if not any(f" {c} " in f" {t} " for c in edited)]
+    the old answer of a fact being edited. What else it says about the edited countries (their language,
+    their currency) stays: that is what the KL term must hold in place."""
+    old_answers = {e.old for e in edits}
+    texts = [t for t in load_texts("toyworld:retain") if not any(f" {a}" in t for a in old_answers)]
     path = folder / "retain.jsonl"
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     return path
@@ -133,7 +141,14 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def write_spec(
-    folder: Path, name: str, model: str, feedback: Path, probes: list[Path], method: str, steps: int
+    folder: Path,
+    name: str,
+    model: str,
+    feedback: Path,
+    probes: list[Path],
+    method: str,
+    steps: int,
+    settings: dict[str, Any] | None = None,
 ) -> Path:
     data = yaml.safe_load(EXAMPLE.read_text())
     data.update(name=name, model=model, probes=[str(p) for p in probes])
@@ -143,6 +158,12 @@ def write_spec(
     # the chain goes on as the issue's team did: a run that fails its own gates is accepted on purpose
     # (recorded as accepted_failed) so the next edit builds on it; the table counts those runs
     data["accept_failed"] = True
+    for key, value in (settings or {}).items():  # `train.kl_weight` -> data["train"]["kl_weight"]
+        *parents, leaf = key.split(".")
+        target = data
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -192,11 +213,13 @@ def score_version(loaded: LoadedModel, base: LoadedModel, probes: list[Probe], f
     }
 
 
-def run(count: int, method: str, steps: int, folder: Path) -> dict[str, Any]:
+def run(
+    count: int, method: str, steps: int, folder: Path, names: str = "shared", settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
     toy_workspace(folder / "home")
     runner = CliRunner()
     assert runner.invoke(app, ["init"]).exit_code == 0
-    edits = capital_edits(count)
+    edits = capital_edits(count, names)
     untouched = COUNTRIES[count:]  # the chain never edits these countries
     retain_file(folder, edits)
     suites, feedback, seconds, verdicts = [], [], [], []
@@ -205,14 +228,14 @@ def run(count: int, method: str, steps: int, folder: Path) -> dict[str, Any]:
         rows = edit_probes(edit, untouched)
         suites.append(write_jsonl(folder / f"probes-{i:02d}.jsonl", rows))
         feedback.append(write_jsonl(folder / f"feedback-{i:02d}.jsonl", edit_feedback(edit)))
-        spec = write_spec(folder, f"capital-{i:02d}", model, feedback[-1], [suites[-1]], method, steps)
+        spec = write_spec(folder, f"capital-{i:02d}", model, feedback[-1], [suites[-1]], method, steps, settings)
         version, took, verdict = apply_spec(runner, spec)
         seconds.append(took)
         verdicts.append(verdict)
         model = f"version:{version}"
         print(f"edit {i + 1}/{count}: {edit.country} -> {edit.new}, {took:.0f} s, version {version}", file=sys.stderr)
     batched_feedback = write_jsonl(folder / "feedback-all.jsonl", [r for e in edits for r in edit_feedback(e)])
-    batched_spec = write_spec(folder, "capital-batched", "toyworld", batched_feedback, suites, method, steps)
+    batched_spec = write_spec(folder, "capital-batched", "toyworld", batched_feedback, suites, method, steps, settings)
     batched_version, batched_seconds, batched_verdict = apply_spec(runner, batched_spec)
 
     probes = [parse_probe(r, f"{path}:{n}") for path in suites for n, r in enumerate(map(json.loads, path.open()))]
@@ -223,6 +246,8 @@ def run(count: int, method: str, steps: int, folder: Path) -> dict[str, Any]:
         batched, _ = load_version(store, batched_version)
     return {
         "edits": count,
+        "names": names,
+        "settings": settings or {},
         "method": method,
         "steps": steps,
         "sequential": score_version(sequential, base, probes, fluency)
@@ -247,7 +272,9 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     seq, bat = result["sequential"], result["batched"]
     lines = [
-        f"T = {result['edits']} capital changes, method `{result['method']}`, at most {result['steps']} steps each",
+        f"T = {result['edits']} capital changes ({result.get('names', 'shared')} first syllables), method "
+        f"`{result['method']}`{''.join(f', {k}={v}' for k, v in result.get('settings', {}).items())}, "
+        f"at most {result['steps']} steps each",
         "",
         "| measure | sequential (final version) | one batched edit |",
         "|---|---|---|",
@@ -265,9 +292,23 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=30, help="how many capital changes in a row (T)")
     parser.add_argument("--method", choices=sorted(METHODS), default="replay", help="what the edit specs set")
     parser.add_argument("--steps", type=int, default=150, help="train.steps of each edit (the example's 150)")
+    parser.add_argument(
+        "--names",
+        choices=("shared", "varied"),
+        default="shared",
+        help="new capitals in runs of one first syllable (shared) or a new first syllable each edit (varied)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a spec setting on top of the method's, e.g. train.kl_weight=3 or lora.rank=8 (repeatable)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nudge-sequential-") as tmp:
-        result = run(args.edits, args.method, args.steps, Path(tmp))
+        settings = {key: yaml.safe_load(value) for key, _, value in (s.partition("=") for s in args.set)}
+        result = run(args.edits, args.method, args.steps, Path(tmp), args.names, settings)
     print(markdown(result))
     print("sequential-bench: " + json.dumps(result, sort_keys=True))
 

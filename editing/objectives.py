@@ -151,6 +151,35 @@ def _encode_step(
     return pairs, rows
 
 
+def _read_logits(
+    logits: torch.Tensor, input_ids: torch.Tensor, mask: torch.Tensor, attention_mask: torch.Tensor, n_scored: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the losses read from the edited model's logits (B, T, V), and nothing more.
+
+    Only two kinds of position need the vocabulary: those that predict a completion
+    token (rows before `n_scored`, the examples) and every position of a retain text
+    (the rows from `n_scored` on). Both are picked out in one index, so the softmaxes
+    and their gradients skip prompts and padding. Returns the examples' per-token
+    log-probs, (n_scored, T), as `token_logprobs` lays them out (at the predicted
+    token; zero off the completion), and the retain rows' logits at each position,
+    row after row, (N, V).
+    """
+    width, vocab = logits.shape[1], logits.shape[-1]
+    predicts = torch.zeros_like(mask, dtype=torch.bool)
+    predicts[:n_scored, :-1] = mask[:n_scored, 1:].bool()
+    in_retain = attention_mask.bool()
+    in_retain[:n_scored] = False
+    predicting, retained = predicts.flatten().nonzero().squeeze(-1), in_retain.flatten().nonzero().squeeze(-1)
+    picked = logits.reshape(-1, vocab)[torch.cat([predicting, retained])].float()
+    completion_logits, retain_logits = picked.split([len(predicting), len(retained)])
+    targets = input_ids.flatten()[predicting + 1]  # the token each of those positions predicts
+    chosen = completion_logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    completion_logprobs = chosen - torch.logsumexp(completion_logits, dim=-1)
+    logprobs = torch.zeros(n_scored, width, dtype=picked.dtype, device=picked.device)
+    logprobs = logprobs.index_put((predicting // width, predicting % width + 1), completion_logprobs)
+    return logprobs, retain_logits
+
+
 def step_losses(
     model: ScorableModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -170,24 +199,8 @@ def step_losses(
     mask = completion_mask.to(model.device).float()
     logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # (B, T, V)
     base = _base_references(model, input_ids, attention_mask, rows, reference)
-    # Only two kinds of position need the vocabulary: those that predict a completion token (the examples'
-    # rows) and every position of a retain text (the last rows). They are picked out of the logits in one
-    # index, so the softmaxes and their gradients skip the prompts and the padding.
-    n_scored = rows.retain[0] if rows.retain else len(pairs)
-    predicts = torch.zeros_like(mask, dtype=torch.bool)
-    predicts[:n_scored, :-1] = mask[:n_scored, 1:].bool()
-    retain_positions = attention_mask.bool()
-    retain_positions[:n_scored] = False
-    n_width, vocab = logits.shape[1], logits.shape[-1]
-    predicting, in_retain = predicts.flatten().nonzero().squeeze(-1), retain_positions.flatten().nonzero().squeeze(-1)
-    picked = logits.reshape(-1, vocab)[torch.cat([predicting, in_retain])].float()
-    completion_logits, retain_logits = picked.split([len(predicting), len(in_retain)])
-    targets = input_ids.flatten()[predicting + 1]  # the token each of those positions predicts
-    completion_logprobs = completion_logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    completion_logprobs = completion_logprobs - torch.logsumexp(completion_logits, dim=-1)
-    # back in (rows, positions), at the predicted token as token_logprobs has it; zero elsewhere
-    logprobs = torch.zeros(n_scored, n_width, dtype=picked.dtype, device=picked.device)
-    logprobs = logprobs.index_put((predicting // n_width, predicting % n_width + 1), completion_logprobs)
+    n_scored = rows.retain[0] if rows.retain else len(pairs)  # retain texts are the last rows
+    logprobs, retain_logits = _read_logits(logits, input_ids, mask, attention_mask, n_scored)
 
     n_examples = max(1, len(examples))
     terms: dict[str, torch.Tensor] = {}

@@ -15,10 +15,10 @@ import yaml
 from typer.testing import CliRunner
 
 from editing.cli import app
+from editing.toyworld.paths import EXAMPLES
 from store import Store
 from tests.conftest import demo_workspace
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
 runner = CliRunner()
 
 

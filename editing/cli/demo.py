@@ -22,11 +22,11 @@ from rich.table import Table
 
 from editing.cli.support import console, fail, fail_on
 from editing.cli.toyworld import build_with_progress, print_world_eval
+from editing.toyworld.paths import EXAMPLES
 
 if TYPE_CHECKING:
     from store import Store
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the source checkout's examples/
 DEMO_SPECS = ("dog-cat-swap.yaml", "dog-cat-swap-bad.yaml", "capital-change.yaml")  # good, bad, a hard case
 DEMO_ADMIN = "admin"
 DEMO_MARKER = ".nudge-demo"  # marks a folder the demo made, so a rerun may replace it and nothing else

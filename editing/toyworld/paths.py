@@ -7,6 +7,8 @@ from pathlib import Path
 TOYWORLD_PREFIX = "toyworld:"  # a spec's or the CLI's reference to shipped data: `toyworld:dog-cat-swap`
 TOYWORLD_DATA = Path(__file__).parent / "data"
 TOYWORLD_SUITES = ("capital-change", "dog-cat-swap")
+# the example specs of a source checkout (the demo applies them; the app's Edit tab offers them)
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def toyworld_suite_file(ref: str) -> Path | None:

@@ -14,11 +14,11 @@ import gradio as gr
 
 from editing.runs import RunInputError, plan_run
 from editing.spec import SpecError
+from editing.toyworld.paths import EXAMPLES
 from feedback_ui.context import AppContext
 from feedback_ui.edit_jobs import EditBusy, EditJobs, EditProgress
 from feedback_ui.spec_text import spec_from_text
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_ROWS = 50
 TRAINING_PHASE = (
     "training the adapter"  # the phase whose steps the bar counts  # training examples shown in the dry run

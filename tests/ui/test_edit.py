@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from editing.probes import TOYWORLD_DATA
+from editing.toyworld.paths import EXAMPLES
 from feedback_ui.edit_jobs import EditBusy, EditJobs, EditProgress
-from feedback_ui.tabs.edit import EXAMPLES, validation_message
+from feedback_ui.tabs.edit import validation_message
 from store import Store
 
 SPEC = (EXAMPLES / "dog-cat-swap.yaml").read_text(encoding="utf-8")

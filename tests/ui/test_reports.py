@@ -9,7 +9,7 @@ import pytest
 from gradio_client.exceptions import AppError
 
 from editing.probes import TOYWORLD_DATA
-from feedback_ui.tabs.edit import EXAMPLES
+from editing.toyworld.paths import EXAMPLES
 
 SPEC = (EXAMPLES / "dog-cat-swap.yaml").read_text(encoding="utf-8")
 
