@@ -310,23 +310,37 @@ def spec_from_dict(data: Any) -> EditSpec:
     return spec
 
 
+FIXED_REFS = ("toyworld:", "store:")  # references to shipped data or the store, not file paths
+
+
+def _from_folder(ref: str | None, base: Path) -> str | None:
+    if ref is None or ref.startswith(FIXED_REFS):
+        return ref
+    path = Path(ref).expanduser()
+    return str(path if path.is_absolute() else base / path)
+
+
+def spec_from_yaml(text: str, base: Path, source: str = "the spec") -> EditSpec:
+    """Parse and validate YAML spec text; the relative file paths in it (feedback.file, probes,
+    train.retain, fluency) are taken from `base`, the folder the spec file lives in."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{source} is not valid YAML: {exc}") from exc
+    spec = spec_from_dict(data)
+    spec.feedback.file = _from_folder(spec.feedback.file, base)
+    spec.probes = [_from_folder(p, base) or p for p in spec.probes]
+    spec.train.retain = _from_folder(spec.train.retain, base)
+    spec.fluency = _from_folder(spec.fluency, base)
+    return spec
+
+
 def load_spec(path: str | Path) -> EditSpec:
     """Read and validate a YAML spec. Relative file paths in it are taken from the spec's folder."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"no spec file at {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path} is not valid YAML: {exc}") from exc
-    spec = spec_from_dict(data)
-    base = path.parent
-    if spec.feedback.file and not Path(spec.feedback.file).is_absolute():
-        spec.feedback.file = str(base / spec.feedback.file)
-    spec.probes = [
-        p if p.startswith(("toyworld:", "store:")) or Path(p).is_absolute() else str(base / p) for p in spec.probes
-    ]
-    return spec
+    return spec_from_yaml(path.read_text(), path.parent, str(path))
 
 
 def _type_name(hint: Any) -> str:

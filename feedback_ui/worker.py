@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from editing.runs import RunCallbacks, RunInputError, execute_run, plan_run
-from editing.spec import SpecError
+from editing.spec import SpecError, spec_from_yaml
 from feedback_ui.edit_jobs import read_json, write_json
-from feedback_ui.spec_text import spec_from_text
 from store import Store, StoreError
 
 SAVING_PHASE = "saving the adapter and the report"
@@ -63,7 +62,7 @@ def run(spec_path: Path, base: Path, progress: Progress, db: str | None) -> int:
         store = Store.open(db)
         try:
             progress.update(state="starting", phase="planning the run")
-            plan = plan_run(spec_from_text(spec_path.read_text(encoding="utf-8"), base), store)
+            plan = plan_run(spec_from_yaml(spec_path.read_text(encoding="utf-8"), base), store)
             outcome = execute_run(plan, store, _callbacks(store, progress))
         finally:
             store.close()

@@ -24,6 +24,28 @@ def test_relative_feedback_file_is_taken_from_the_spec_folder() -> None:
     assert Path(spec.feedback.file) == ROOT / "examples" / "capital-change-feedback.jsonl"
 
 
+def test_every_relative_path_in_a_spec_is_taken_from_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retain and fluency texts too, not only feedback and probes: `nudge apply sub/spec.yaml` from
+    anywhere reads the files next to the spec; shipped and store references stay as they are."""
+    folder = tmp_path / "edits"
+    folder.mkdir()
+    (folder / "spec.yaml").write_text(
+        "name: x\n"
+        "feedback: {file: data/feedback.jsonl}\n"
+        "probes: [probes.jsonl, toyworld:dog-cat-swap, store:mine, /abs/suite.jsonl]\n"
+        "train: {retain: retain.txt}\n"
+        "fluency: texts/fluency.txt\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    spec = load_spec("edits/spec.yaml")
+    assert Path(spec.feedback.file) == Path("edits/data/feedback.jsonl")
+    assert spec.probes == [str(Path("edits/probes.jsonl")), "toyworld:dog-cat-swap", "store:mine", "/abs/suite.jsonl"]
+    assert Path(spec.train.retain) == Path("edits/retain.txt")
+    assert Path(spec.fluency) == Path("edits/texts/fluency.txt")
+
+
 BASE = {"name": "x", "probes": ["toyworld:dog-cat-swap"]}
 
 

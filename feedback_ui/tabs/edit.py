@@ -13,11 +13,10 @@ from pathlib import Path
 import gradio as gr
 
 from editing.runs import RunInputError, plan_run
-from editing.spec import SpecError
+from editing.spec import SpecError, spec_from_yaml
 from editing.toyworld.paths import EXAMPLES
 from feedback_ui.context import AppContext
 from feedback_ui.edit_jobs import EditBusy, EditJobs, EditProgress
-from feedback_ui.spec_text import spec_from_text
 
 EXAMPLE_ROWS = 50
 TRAINING_PHASE = (
@@ -37,7 +36,7 @@ def validation_message(text: str, base: Path) -> str:
     if not text.strip():
         return "Write a spec, or pick one above."
     try:
-        spec = spec_from_text(text, base)
+        spec = spec_from_yaml(text, base)
     except SpecError as error:
         return f"❌ {error}"
     return f"✅ valid spec `{spec.name}` on model `{spec.model}` ({spec.train.steps} steps)"
@@ -46,7 +45,7 @@ def validation_message(text: str, base: Path) -> str:
 def dry_run(ctx: AppContext, text: str, base: Path) -> tuple[str, list[list[str]]]:
     """The plan as text and the training examples as rows; raises gr.Error for a bad spec."""
     try:
-        plan = plan_run(spec_from_text(text, base), ctx.store)
+        plan = plan_run(spec_from_yaml(text, base), ctx.store)
     except (SpecError, RunInputError) as error:
         raise gr.Error(f"The spec cannot run: {error}") from error
     s = plan.selection
