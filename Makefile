@@ -2,7 +2,8 @@
 #   make demo   build the toy model (if missing), apply the three example edits, serve the app
 #   make test   check the import layering (import-linter) and the types (mypy), then run the whole test suite
 #   make bench  install the `bench` extra (lm_eval, trl), run every bench/*_bench.py, write bench/RESULTS.md
-.PHONY: demo test bench
+#   make screenshots  rerun the browser tests that take the README's screenshots, writing docs/screenshots/
+.PHONY: demo test bench screenshots
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -15,6 +16,9 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+screenshots: $(STAMP)
+	NUDGE_SCREENSHOTS=1 $(PY) -m pytest tests/ui/test_browser.py tests/ui/test_e2e_loop.py tests/ui/test_probes_tab.py
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"

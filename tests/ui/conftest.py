@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -158,3 +159,17 @@ def login(browser, live: LiveApp, name: str, password: str | None = None):  # ->
     page.get_by_label("password").fill(password or live.env.passwords[name])
     page.get_by_role("button", name="Login").click()
     return page
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def save_screenshot(page, name: str) -> None:  # page: playwright Page
+    """The README's screenshot `name` of this page: taken by the browser test that reaches the screen,
+    written to docs/screenshots only under `make screenshots` (NUDGE_SCREENSHOTS=1) so that a test run
+    leaves the checkout as it found it; otherwise into the temp folder (the page must still render)."""
+    folder = (
+        SCREENSHOTS if os.environ.get("NUDGE_SCREENSHOTS") == "1" else Path(tempfile.gettempdir()) / "nudge-screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / name), full_page=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 import pytest
 
-from tests.ui.conftest import LiveApp, login
+from tests.ui.conftest import LiveApp, login, save_screenshot
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=1">'
 
 
@@ -49,8 +48,7 @@ def test_two_annotators_label_with_mouse_and_keyboard(browser, live_app: LiveApp
     alice.locator("#label-submit").dblclick()  # no verdict yet: a clear message, nothing written
     alice.get_by_text("Pick Good or Bad").first.wait_for()
     assert len(store.judgments_for(status=None)) == 2
-    SCREENSHOTS.mkdir(exist_ok=True)
-    alice.screenshot(path=str(SCREENSHOTS / "label.png"), full_page=True)
+    save_screenshot(alice, "label.png")
 
     # the hostile prompt comes up as text, and nothing in it runs
     hostile_id = next(p.id for p in store.prompts() if p.text == HOSTILE)
@@ -59,8 +57,13 @@ def test_two_annotators_label_with_mouse_and_keyboard(browser, live_app: LiveApp
     for _ in range(len(store.prompts())):
         if bob.locator("#label-prompt textarea").input_value() == HOSTILE:
             break
+        shown = re.search(r"Output (\d+)", bob.locator("#label-status").inner_text())
         bob.locator("#label-skip").click()
-        bob.wait_for_timeout(300)
+        bob.wait_for_function(  # the next output is on screen (a loaded machine can take seconds)
+            "n => (document.querySelector('#label-status')?.innerText.match(/Output (\\d+)/) || [])[1] !== n",
+            arg=shown and shown.group(1),
+            timeout=30_000,
+        )
     else:
         pytest.fail(f"prompt {hostile_id} never came up")
     assert bob.evaluate("window.pwned") is None
@@ -78,7 +81,7 @@ def test_compare_hides_the_sides_until_submit(browser, live_app: LiveApp) -> Non
     page.get_by_text("In that pair, A was model version").wait_for()
     (preference,) = live_app.store.judgments_for(kinds=["preference"])
     assert (preference.annotator, preference.verdict, preference.note) == ("alice", "b", "reads better")
-    page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+    save_screenshot(page, "compare.png")
 
 
 def test_wrong_password_is_refused_and_admin_sees_the_team(browser, live_app: LiveApp) -> None:
@@ -87,4 +90,4 @@ def test_wrong_password_is_refused_and_admin_sees_the_team(browser, live_app: Li
     admin = login(browser, live_app, "admin")
     admin.get_by_role("tab", name="Team").click()
     admin.locator("#team-people").get_by_text("alice").first.wait_for()
-    admin.screenshot(path=str(SCREENSHOTS / "team.png"), full_page=True)
+    save_screenshot(admin, "team.png")

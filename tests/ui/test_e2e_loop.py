@@ -7,13 +7,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 from editing.probes import TOYWORLD_DATA
 from feedback_ui.edit_jobs import EditJobs
-from tests.ui.conftest import LiveApp, login
+from tests.ui.conftest import LiveApp, login, save_screenshot
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 EDIT_TIMEOUT_S = 900  # about 10 s on an idle machine; minutes when CI shares its cores
 SLOW_MS = 300_000  # report, generation with the new adapter: seconds alone, minutes on a loaded machine
 
@@ -68,7 +66,7 @@ def test_admin_edits_reports_follows_up_and_promotes_then_an_annotator_labels_th
     assert "training examples" in admin.locator("#edit-plan").inner_text()
     assert admin.locator("#edit-progress progress").get_attribute("value") == "1"
     assert (home / "adapters" / str(run.id) / "adapter_config.json").is_file()
-    admin.screenshot(path=str(SCREENSHOTS / "edit.png"), full_page=True)
+    save_screenshot(admin, "edit.png")
 
     # Reports: the run is listed with its verdict; its report opens in a sandboxed frame
     admin.get_by_role("tab", name="Reports").click()
@@ -102,7 +100,7 @@ def test_admin_edits_reports_follows_up_and_promotes_then_an_annotator_labels_th
     admin.locator("#reports-message").get_by_text("is now current").wait_for(timeout=SLOW_MS)
     assert store.current_model_version().id == run.result_version_id
     listed.get_by_role("gridcell", name="yes", exact=True).wait_for()
-    admin.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
+    save_screenshot(admin, "reports.png")
 
     # An annotator in another browser gets the new version's output of a follow-up prompt next
     alice = login(browser, live_app, "alice")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,8 @@ from feedback_ui.probe_writing import ProbeInputError, add_probes, parse_probe_l
 from feedback_ui.splits import assign_splits
 from store import InvalidInput
 from store.probe_writing import append_probes
-from tests.ui.conftest import login
+from tests.ui.conftest import login, save_screenshot
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=1"> The dog says'
 
 
@@ -129,5 +127,4 @@ def test_a_probe_written_in_the_browser_is_listed_with_its_split_and_html_stays_
     assert page.locator("img[src=x]").count() == 0
     leak = page.locator("#probes-coverage div[role=row]").filter(has_text="leak")
     assert leak.get_by_role("gridcell").nth(1).inner_text().strip() == str(int(probe.split == "test"))
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "probes.png"), full_page=True)
+    save_screenshot(page, "probes.png")
