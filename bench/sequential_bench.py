@@ -272,8 +272,8 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     seq, bat = result["sequential"], result["batched"]
     lines = [
-        f"T = {result['edits']} capital changes ({result.get('names', 'shared')} first syllables), method "
-        f"`{result['method']}`{''.join(f', {k}={v}' for k, v in result.get('settings', {}).items())}, "
+        f"T = {result['edits']} capital changes ({result['names']} first syllables), method "
+        f"`{result['method']}`{''.join(f', {k}={v}' for k, v in result['settings'].items())}, "
         f"at most {result['steps']} steps each",
         "",
         "| measure | sequential (final version) | one batched edit |",
@@ -285,6 +285,14 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append(f"| seconds | {seq['seconds_per_edit']:.0f} per edit | {bat['seconds']:.0f} |")
     lines.append(f"| verdicts of the runs' own gates | {seq['verdicts']} | {bat['verdicts']} |")
     return "\n".join(lines)
+
+
+def spec_setting(text: str) -> tuple[str, Any]:
+    """`--set KEY=VALUE`: a dotted spec field and its YAML value."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE; write e.g. --set train.kl_weight=3")
+    return key.strip(), yaml.safe_load(value)
 
 
 def main() -> None:
@@ -301,14 +309,14 @@ def main() -> None:
     parser.add_argument(
         "--set",
         action="append",
+        type=spec_setting,
         default=[],
         metavar="KEY=VALUE",
         help="a spec setting on top of the method's, e.g. train.kl_weight=3 or lora.rank=8 (repeatable)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nudge-sequential-") as tmp:
-        settings = {key: yaml.safe_load(value) for key, _, value in (s.partition("=") for s in args.set)}
-        result = run(args.edits, args.method, args.steps, Path(tmp), args.names, settings)
+        result = run(args.edits, args.method, args.steps, Path(tmp), args.names, dict(args.set))
     print(markdown(result))
     print("sequential-bench: " + json.dumps(result, sort_keys=True))
 

@@ -62,10 +62,10 @@ class _Rows:
 class ReferenceCache:
     """What the base model said about each reference sequence seen so far in one edit, by token ids.
 
-    A DPO sequence keeps its per-token log-probs; a retain text keeps its
-    next-token log-probs at every position, which the KL term needs. Up to `max_bytes` (then later sequences
-    are recomputed each time they come round): a retain text costs its length
-    times the vocabulary in floats.
+    A DPO sequence keeps its per-token log-probs; a retain text keeps its next-token
+    log-probs at every position, which the KL term needs. Up to `max_bytes` (then later
+    sequences are recomputed each time they come round): a retain text costs its
+    length times the vocabulary in floats.
     """
 
     def __init__(self, max_bytes: int = 1 << 30) -> None:

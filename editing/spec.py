@@ -313,8 +313,9 @@ def spec_from_dict(data: Any) -> EditSpec:
 FIXED_REFS = ("toyworld:", "store:")  # references to shipped data or the store, not file paths
 
 
-def _from_folder(ref: str | None, base: Path) -> str | None:
-    if ref is None or ref.startswith(FIXED_REFS):
+def _in_folder(ref: str, base: Path) -> str:
+    """A file reference of a spec, relative ones taken from `base`; shipped and store references as they are."""
+    if ref.startswith(FIXED_REFS):
         return ref
     path = Path(ref).expanduser()
     return str(path if path.is_absolute() else base / path)
@@ -328,10 +329,13 @@ def spec_from_yaml(text: str, base: Path, source: str = "the spec") -> EditSpec:
     except yaml.YAMLError as exc:
         raise SpecError(f"{source} is not valid YAML: {exc}") from exc
     spec = spec_from_dict(data)
-    spec.feedback.file = _from_folder(spec.feedback.file, base)
-    spec.probes = [_from_folder(p, base) or p for p in spec.probes]
-    spec.train.retain = _from_folder(spec.train.retain, base)
-    spec.fluency = _from_folder(spec.fluency, base)
+    spec.probes = [_in_folder(p, base) for p in spec.probes]
+    if spec.feedback.file:
+        spec.feedback.file = _in_folder(spec.feedback.file, base)
+    if spec.train.retain:
+        spec.train.retain = _in_folder(spec.train.retain, base)
+    if spec.fluency:
+        spec.fluency = _in_folder(spec.fluency, base)
     return spec
 
 
