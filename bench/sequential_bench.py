@@ -1,6 +1,6 @@
 """Many capital changes in a row: do the earlier edits hold, and does anything else move?
 
-    .venv/bin/python bench/sequential_bench.py [--edits 30] [--method replay] [--steps 150]
+    .venv/bin/python bench/sequential_bench.py [--edits 30] [--method replay] [--steps 150] [--retain corpus]
 
 Makes T distinct single-fact edits on the toy world (country i's capital moves to a
 new made-up city), each with its own feedback file, probe suite and spec in a temp
@@ -13,6 +13,11 @@ Markdown table and a machine line (`sequential-bench: {...}`).
 Methods (`--method`): `plain` trains each answer alone on the newest version (the
 issue's measurement); `terminate` adds the end-of-text token after each answer;
 `replay` (nudge's default) also retrains the chain's earlier edits' examples.
+The KL term's retain set (`--retain`) is the toy model's own training corpus less
+the old capitals and every probe's sentence (`corpus`), or the toy world's
+one-phrasing retain set (`toy`). `--names rotated` (a diagnostic) gives each
+country the next edited country's capital, a one-token name, instead of a made-up
+one; `--show-misses` prints every probe a final version gets wrong.
 Set NUDGE_TOYWORLD to a built toy model folder to skip building it.
 """
 
@@ -42,6 +47,7 @@ from editing.impact.fluency import perplexity_ratio
 from editing.models import LoadedModel, load_model
 from editing.probes import Probe, greedy_continuations, load_texts, parse_probe, score_probes, token_nlls
 from editing.runs import load_version
+from editing.toyworld.corpus import corpus_sentences
 from editing.toyworld.suites import EDIT_SPLITS
 from editing.toyworld.world import COUNTRIES, COUNTRY_PHRASINGS
 from store import Store
@@ -71,11 +77,15 @@ def capital_edits(count: int, names: str = "shared") -> list[CapitalEdit]:
 
     `shared`: names in runs of four with one first syllable (Velmora, Velvik, Veldunne, Velsel, Zanmora, ...),
     so neighbouring edits' answers begin with the same token and only the second tells them apart;
-    `varied`: the first syllable changes from one edit to the next (Velmora, Zanmora, ..., Velvik, ...)."""
+    `varied`: the first syllable changes from one edit to the next (Velmora, Zanmora, ..., Velvik, ...);
+    `rotated`: a diagnostic, not a new city: country i gets country i+1's capital (the last edited gets the
+    first's), a name the model writes as one token, where the made-up names take several."""
     if names == "shared":
         new_names = [first + last for first in FIRST for last in LAST]
-    else:
+    elif names == "varied":
         new_names = [first + last for last in LAST for first in FIRST]
+    else:
+        new_names = [COUNTRIES[(i + 1) % count][1] for i in range(count)]
     most = len(COUNTRIES) - UNTOUCHED_AT_LEAST
     if not 1 <= count <= most:
         raise SystemExit(f"--edits must be between 1 and {most}: the rest of the countries are the controls")
@@ -124,12 +134,23 @@ def edit_feedback(edit: CapitalEdit) -> list[dict[str, Any]]:
     ]
 
 
-def retain_file(folder: Path, edits: list[CapitalEdit]) -> Path:
-    """The toy world's retain texts without the capitals the edits change: a retain set must not hold
+def retain_file(
+    folder: Path, edits: list[CapitalEdit], source: str = "corpus", held_out: set[str] | None = None
+) -> Path:
+    """The KL term's retain texts without the capitals the edits change: a retain set must not hold
     the old answer of a fact being edited. What else it says about the edited countries (their language,
-    their currency) stays: that is what the KL term must hold in place."""
+    their currency) stays: that is what the KL term must hold in place.
+
+    `toy`: the toy world's retain set (one phrasing per fact, 12 countries). `corpus`: the toy model's
+    own training corpus (every fact in every phrasing, as a sample of pre-training text would be), less
+    every sentence that is one of the probes' prompts (`held_out`), so that no probe is scored on a
+    sentence the KL term held in place."""
     old_answers = {e.old for e in edits}
-    texts = [t for t in load_texts("toyworld:retain") if not any(f" {a}" in t for a in old_answers)]
+    texts = load_texts("toyworld:retain") if source == "toy" else list(dict.fromkeys(corpus_sentences()))
+    held = tuple(held_out or ())
+    texts = [
+        t for t in texts if not any(f" {a}" in t for a in old_answers) and not any(t.startswith(p + " ") for p in held)
+    ]
     path = folder / "retain.jsonl"
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     return path
@@ -186,11 +207,21 @@ def _rate(flags: list[bool]) -> float:
     return sum(flags) / len(flags) if flags else math.nan
 
 
-def score_version(loaded: LoadedModel, base: LoadedModel, probes: list[Probe], fluency: list[str]) -> dict[str, float]:
-    """Every edit's retention and paraphrases, the controls, perplexity and trailing junk on one version."""
+def score_version(
+    loaded: LoadedModel, base: LoadedModel, probes: list[Probe], fluency: list[str], label: str = "", show: bool = False
+) -> dict[str, float]:
+    """Every edit's retention and paraphrases, the controls, perplexity and trailing junk on one version.
+    `show` prints each probe the version gets wrong (what greedy says against what it should)."""
     tok = loaded.tokenizer
     after = score_probes(loaded.model, tok, probes, max_new_tokens=CONTINUATION_TOKENS)
     before = score_probes(base.model, tok, probes, continue_kinds=("control",), max_new_tokens=CONTINUATION_TOKENS)
+    for b, a in zip(before, after, strict=True) if show else ():
+        wrong = a.says != "target" if a.probe.kind != "control" else b.continuation != a.continuation or not a.success
+        if wrong:
+            print(
+                f"{label} {a.probe.kind}: {a.probe.prompt!r} -> {a.continuation!r} (wants {a.probe.target!r})",
+                file=sys.stderr,
+            )
     edited = [s for s in after if s.probe.kind == "edit"]
     paraphrase = [s for s in after if s.probe.kind == "paraphrase"]
     controls = [(b, a) for b, a in zip(before, after, strict=True) if a.probe.kind == "control"]
@@ -214,14 +245,22 @@ def score_version(loaded: LoadedModel, base: LoadedModel, probes: list[Probe], f
 
 
 def run(
-    count: int, method: str, steps: int, folder: Path, names: str = "shared", settings: dict[str, Any] | None = None
+    count: int,
+    method: str,
+    steps: int,
+    folder: Path,
+    names: str = "shared",
+    settings: dict[str, Any] | None = None,
+    retain: str = "corpus",
+    show: bool = False,
 ) -> dict[str, Any]:
     toy_workspace(folder / "home")
     runner = CliRunner()
     assert runner.invoke(app, ["init"]).exit_code == 0
     edits = capital_edits(count, names)
     untouched = COUNTRIES[count:]  # the chain never edits these countries
-    retain_file(folder, edits)
+    prompts = {row["prompt"] for edit in edits for row in edit_probes(edit, untouched)}
+    retain_file(folder, edits, retain, prompts)
     suites, feedback, seconds, verdicts = [], [], [], []
     model = "toyworld"
     for i, edit in enumerate(edits):
@@ -247,15 +286,16 @@ def run(
     return {
         "edits": count,
         "names": names,
+        "retain": retain,
         "settings": settings or {},
         "method": method,
         "steps": steps,
-        "sequential": score_version(sequential, base, probes, fluency)
+        "sequential": score_version(sequential, base, probes, fluency, "sequential", show)
         | {
             "seconds_per_edit": sum(seconds) / count,
             "verdicts": ", ".join(f"{n} {v}" for v, n in sorted(Counter(verdicts).items())),
         },
-        "batched": score_version(batched, base, probes, fluency)
+        "batched": score_version(batched, base, probes, fluency, "batched", show)
         | {"seconds": batched_seconds, "verdicts": batched_verdict},
     }
 
@@ -274,7 +314,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"T = {result['edits']} capital changes ({result['names']} first syllables), method "
         f"`{result['method']}`{''.join(f', {k}={v}' for k, v in result['settings'].items())}, "
-        f"at most {result['steps']} steps each",
+        f"at most {result['steps']} steps each, retain set `{result['retain']}`",
         "",
         "| measure | sequential (final version) | one batched edit |",
         "|---|---|---|",
@@ -302,9 +342,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=150, help="train.steps of each edit (the example's 150)")
     parser.add_argument(
         "--names",
-        choices=("shared", "varied"),
+        choices=("shared", "varied", "rotated"),
         default="shared",
-        help="new capitals in runs of one first syllable (shared) or a new first syllable each edit (varied)",
+        help="new capitals in runs of one first syllable (shared), a new first syllable each edit (varied), "
+        "or each country takes the next edited one's capital, a one-token name (rotated, a diagnostic)",
     )
     parser.add_argument(
         "--set",
@@ -314,9 +355,19 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="a spec setting on top of the method's, e.g. train.kl_weight=3 or lora.rank=8 (repeatable)",
     )
+    parser.add_argument(
+        "--retain",
+        choices=("corpus", "toy"),
+        default="corpus",
+        help="KL retain texts: the toy model's training corpus less the probes' sentences (corpus), or the toy "
+        "world's retain set, one phrasing per fact (toy, what the bench used until 2026-11-29 night)",
+    )
+    parser.add_argument("--show-misses", action="store_true", help="print every probe a final version gets wrong")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nudge-sequential-") as tmp:
-        result = run(args.edits, args.method, args.steps, Path(tmp), args.names, dict(args.set))
+        result = run(
+            args.edits, args.method, args.steps, Path(tmp), args.names, dict(args.set), args.retain, args.show_misses
+        )
     print(markdown(result))
     print("sequential-bench: " + json.dumps(result, sort_keys=True))
 

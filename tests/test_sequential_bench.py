@@ -1,0 +1,58 @@
+"""The sequential bench's own inputs: what its KL retain set holds, and its one-token diagnostic names."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from editing.toyworld.world import COUNTRIES
+
+BENCH = Path(__file__).parent.parent / "bench" / "sequential_bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("sequential_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sequential_bench"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _retain(bench: ModuleType, tmp_path: Path, source: str, count: int = 3) -> tuple[list[str], set[str]]:
+    edits = bench.capital_edits(count)
+    prompts = {row["prompt"] for e in edits for row in bench.edit_probes(e, COUNTRIES[count:])}
+    path = bench.retain_file(tmp_path, edits, source, prompts)
+    return [json.loads(line)["text"] for line in path.read_text().splitlines()], prompts
+
+
+def test_corpus_retain_set_holds_no_old_capital_and_no_probe_sentence(bench: ModuleType, tmp_path: Path) -> None:
+    texts, prompts = _retain(bench, tmp_path, "corpus")
+    old = [c[1] for c in COUNTRIES[:3]]
+    assert not [t for t in texts if any(f" {o}" in t for o in old)]
+    assert not [t for t in texts if any(t.startswith(p + " ") for p in prompts)]
+    # what the KL term must hold stays: the edited country's language in phrasings no probe uses,
+    # and the untouched countries' capitals in more than one phrasing
+    country, _, language, _ = COUNTRIES[0]
+    assert f"The people of {country} speak {language}." in texts
+    untouched, capital = COUNTRIES[5][0], COUNTRIES[5][1]
+    assert len([t for t in texts if untouched in t and capital in t]) >= 3
+    assert len(texts) == len(set(texts))
+
+
+def test_toy_retain_set_is_the_shipped_one_less_old_capitals(bench: ModuleType, tmp_path: Path) -> None:
+    texts, _ = _retain(bench, tmp_path, "toy")
+    assert texts and all(COUNTRIES[1][1] not in t for t in texts)
+    assert any(COUNTRIES[4][1] in t for t in texts)  # an unedited country's capital stays
+
+
+def test_rotated_names_move_every_capital_to_another_edited_country(bench: ModuleType) -> None:
+    edits = bench.capital_edits(5, "rotated")
+    assert sorted(e.new for e in edits) == sorted(e.old for e in edits)
+    assert all(e.new != e.old for e in edits)
