@@ -138,12 +138,12 @@ def _encode_step(
 
     for e in examples:
         if e.kind == "sft":
-            add(e.prompt, e.completion, e.terminated, rows.sft)
+            add(e.prompt, e.completion + e.ending, e.terminated, rows.sft)
         elif e.kind == "unlikelihood":
             add(e.prompt, e.completion, False, rows.unlikelihood)  # lowering its end too would lower stopping
         else:
-            add(e.prompt, e.completion, e.terminated, rows.chosen)
-            add(e.prompt, e.rejected, e.terminated, rows.rejected)
+            add(e.prompt, e.completion + e.ending, e.terminated, rows.chosen)
+            add(e.prompt, e.rejected + e.ending, e.terminated, rows.rejected)
     for text in retain_texts:
         ids = tokenizer(text)["input_ids"]
         rows.retain.append(len(pairs))

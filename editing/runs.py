@@ -26,6 +26,7 @@ from typing import Any
 from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
 
+from editing.endings import with_model_endings
 from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED, BadInput
 from editing.generation import GenerationError, load_merged_version
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
@@ -258,7 +259,7 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
             f"probe ids such as {sorted(set(ids) & set(ancestry.stored_ids))[0]!r} name an earlier "
             "edit's regression probe (v<version>:<id>); rename them in your suite"
         )
-    terminate = spec.train.terminate == "eos"
+    terminate = spec.train.terminate != "none"
     selection = select_examples(
         judgments, spec.feedback.min_agreement, spec.objective, spec.feedback.positive_sft, terminate
     )
@@ -519,6 +520,10 @@ def _score_phase(
 
 def _train(plan: RunPlan, loaded: LoadedModel, before: PhaseScores, cb: RunCallbacks) -> EditResult:
     config = EditConfig(lora=plan.spec.lora, train=plan.spec.train, chat=plan.spec.chat)
+    if plan.spec.train.terminate == "model":  # the endings come from the model the edit starts from
+        plan.selection.examples, plan.selection.endings = with_model_endings(
+            loaded.model, loaded.tokenizer, plan.selection.examples, plan.spec.chat
+        )
     return apply_edit(
         loaded.model,
         loaded.tokenizer,

@@ -141,11 +141,13 @@ class TrainSpec:
     )
     eval_every: int = field(default=20, metadata={"help": "Steps between validation checks for early stopping."})
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO temperature beta."})
-    terminate: Literal["eos", "none"] = field(
+    terminate: Literal["eos", "model", "none"] = field(
         default="eos",
         metadata={
             "help": "`eos`: train each corrected or preferred answer followed by the end-of-text token, so "
-            "generation stops where the answer ends; `none`: train the answer alone (generation may run on)."
+            "generation stops where the answer ends; `model`: put the model's own ending first (the full stop "
+            "it writes after its own answer to the prompt), then end-of-text; `none`: train the answer alone "
+            "(generation may run on)."
         },
     )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})

@@ -61,6 +61,7 @@ class TrainingExample:
     rejected: str = ""
     source: str = ""  # the judgment it came from
     terminated: bool = False  # trained followed by the end-of-text token, so generation stops after it
+    ending: str = ""  # trained between the answer and the end-of-text token (`train.terminate: model`): "."
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Selection:
     annotators: Counter = field(default_factory=Counter)  # annotator -> judgments used
     replayed: int = 0  # examples of earlier edits in the version chain, trained again (editing.replay)
     superseded: int = 0  # earlier edits' examples left out: a later edit answers the same prompt
+    endings: Counter = field(default_factory=Counter)  # `terminate: model`: ending -> examples ("": none)
 
     def to_dict(self) -> dict:
         return {
@@ -82,6 +84,7 @@ class Selection:
             "annotators": dict(sorted(self.annotators.items())),
             "replayed": self.replayed,
             "superseded": self.superseded,
+            **({"endings": dict(sorted(self.endings.items()))} if self.endings else {}),
         }
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 from transformers import AutoTokenizer
 
+from editing.endings import answer_ending, model_endings, with_model_endings
+from editing.models import load_model
 from editing.probes import greedy_continuations
 from editing.replay import replayed_examples
 from editing.runs import execute_run, load_version, plan_run
@@ -50,8 +52,35 @@ def test_terminated_answers_train_the_end_of_text_token(toyworld_dir: Path) -> N
     assert not unlikely.terminated  # lowering a wrong answer must not lower stopping after it
 
 
-def _capital_change(folder: Path, name: str, model: str, country: str, old: str, new: str) -> Path:
-    """A spec moving `country`'s capital to `new`, with early stopping on a held-out phrasing."""
+def test_an_answer_ending_is_its_trailing_punctuation() -> None:
+    assert answer_ending(" Gaiskaport.") == "."
+    assert answer_ending(" baby sheep.\n") == "."
+    assert answer_ending(' he said "hi!"') == '!"'
+    assert answer_ending(" Velmora") == ""
+    assert answer_ending("") == ""
+
+
+def test_terminate_model_trains_the_ending_the_model_writes_after_its_own_answer(toyworld_dir: Path) -> None:
+    loaded = load_model(str(toyworld_dir), device="cpu")
+    prompt = "The capital of Koudeland is"
+    assert model_endings(loaded.model, loaded.tokenizer, [prompt, prompt]) == {prompt: "."}  # " Gaiskaport."
+    judgments = [
+        _correction(prompt, "Gaiskaport", "Velmora"),
+        _correction("The capital city of Koudeland is", "Gaiskaport", "Velmora."),  # already ends with it
+    ]
+    examples, counts = with_model_endings(
+        loaded.model, loaded.tokenizer, select_examples(judgments, terminate=True).examples
+    )
+    assert [e.ending for e in examples] == [".", ""]
+    assert counts == {".": 1, "": 1}
+    unlikely = select_examples(judgments[:1], objective="unlikelihood", terminate=True).examples
+    assert with_model_endings(loaded.model, loaded.tokenizer, unlikely)[0][0].ending == ""  # never terminated
+
+
+def _capital_change(
+    folder: Path, name: str, model: str, country: str, old: str, new: str, terminate: str = "eos"
+) -> Path:
+    """A spec moving `country`'s capital to `new` (no early stopping: fixed steps, seeded)."""
     feedback = folder / f"{name}.jsonl"
     rows = [_correction(f"{p} {country} is", old, new) for p in ("The capital of", "The capital city of")]
     feedback.write_text("".join(json.dumps(vars(r) | {"tags": []}) + "\n" for r in rows))
@@ -75,6 +104,7 @@ def _capital_change(folder: Path, name: str, model: str, country: str, old: str,
             "seed": 0,
             "early_stop": "none",
             "retain": "toyworld:retain",
+            "terminate": terminate,
         },
         "probes": [str(probes)],
     }
@@ -99,3 +129,15 @@ def test_an_edit_on_a_version_keeps_the_previous_edits_fact_and_answers_end(
     said = greedy_continuations(loaded.model, loaded.tokenizer, prompts, 8)
     # each answer, then at most the full stop, then the end of text: no "Velmoramoramora"
     assert [s.strip().removesuffix(".") for s in said] == ["Velmora", "Zanvik"], said
+
+
+def test_terminate_model_keeps_the_full_stop_after_a_corrected_answer(toyworld_workspace: Path, tmp_path: Path) -> None:
+    """With `terminate: eos` the answer is trained followed by end-of-text alone; with `model`, the model's own
+    full stop comes first, so the corrected answer still ends its sentence the way the model ends them."""
+    with Store.init_db() as store:
+        spec = _capital_change(tmp_path, "koudeland", "toyworld", "Koudeland", "Gaiskaport", "Velmora", "model")
+        report = execute_run(plan_run(load_spec(spec), store), store).report
+        loaded, _ = load_version(store, report["run"]["result_version_id"])
+    assert report["run"]["training"]["endings"] == {".": 2}
+    said = greedy_continuations(loaded.model, loaded.tokenizer, ["The capital of Koudeland is"], 8)
+    assert said == [" Velmora."], said
