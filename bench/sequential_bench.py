@@ -12,7 +12,9 @@ Markdown table and a machine line (`sequential-bench: {...}`).
 
 Methods (`--method`): `plain` trains each answer alone on the newest version (the
 issue's measurement); `terminate` adds the end-of-text token after each answer;
-`replay` (nudge's default) also retrains the chain's earlier edits' examples.
+`replay` (nudge's default) puts the model's own ending (a full stop) before that
+token (`train.terminate: model`) and retrains the chain's earlier edits' examples;
+`--set train.terminate=eos` gives `replay` as it was until 2026-11-29 night.
 The KL term's retain set (`--retain`) is the toy model's own training corpus less
 the old capitals and every probe's sentence (`corpus`), or the toy world's
 one-phrasing retain set (`toy`). `--names rotated` (a diagnostic) gives each
@@ -56,7 +58,7 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "capital-change.yaml"
 METHODS = {  # what each method sets in the edit specs
     "plain": {"train": {"terminate": "none"}, "feedback": {"replay": False}},
     "terminate": {"train": {"terminate": "eos"}, "feedback": {"replay": False}},
-    "replay": {"train": {"terminate": "eos"}, "feedback": {"replay": True}},
+    "replay": {"train": {"terminate": "auto"}, "feedback": {"replay": True}},
 }
 FIRST, LAST = ("Vel", "Zan", "Kor", "Mir", "Tal", "Qua", "Bex", "Oru"), ("mora", "vik", "dunne", "sel")
 CONTINUATION_TOKENS = 12

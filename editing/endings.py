@@ -7,7 +7,8 @@ say ` Pepograd.`. `terminate: model` trains each corrected answer followed by th
 ending the model itself writes after the answer it gives to the same prompt (its
 greedy continuation, up to the end-of-text token): the full stop in ` Gaiskaport.`.
 A prompt whose continuation does not stop within `ANSWER_TOKENS`, or stops without
-punctuation, keeps the end-of-text token alone.
+punctuation, takes the ending the model writes most often over the edit's prompts,
+and the end-of-text token alone when it writes none.
 """
 
 from __future__ import annotations
@@ -49,16 +50,22 @@ def with_model_endings(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, examples: list[TrainingExample], chat: bool = False
 ) -> tuple[list[TrainingExample], Counter]:
     """The terminated examples with the model's ending added (unless the answer already ends with it),
-    and how many examples got each ending (`""`: the end-of-text token alone)."""
+    and how many examples got each ending (`""`: the end-of-text token alone).
+
+    A prompt the model answers without an ending takes the ending it writes most often over these
+    prompts: on an edited version, an earlier edit trained with end-of-text alone has erased the
+    full stop after its own answer, and replaying that edit should not keep the erasure."""
     terminated = [e.prompt for e in examples if e.terminated]
     endings = model_endings(model, tokenizer, terminated, chat) if terminated else {}
+    written = Counter(endings[p] for p in terminated if endings[p])
+    usual = written.most_common(1)[0][0] if written else ""
     counts: Counter = Counter()
     out = []
     for e in examples:
         if not e.terminated:
             out.append(e)
             continue
-        ending = endings[e.prompt]
+        ending = endings[e.prompt] or usual
         ending = "" if e.completion.rstrip().endswith(ending) else ending
         counts[ending] += 1
         out.append(replace(e, ending=ending))

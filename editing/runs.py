@@ -259,7 +259,7 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
             f"probe ids such as {sorted(set(ids) & set(ancestry.stored_ids))[0]!r} name an earlier "
             "edit's regression probe (v<version>:<id>); rename them in your suite"
         )
-    terminate = spec.train.terminate != "none"
+    terminate = spec.train.terminate != "none"  # the ending itself is added in _train, from the model
     selection = select_examples(
         judgments, spec.feedback.min_agreement, spec.objective, spec.feedback.positive_sft, terminate
     )
@@ -518,9 +518,17 @@ def _score_phase(
     )
 
 
+def terminate_mode(terminate: str, model_version_id: int | None) -> str:
+    """`train.terminate` with `auto` resolved: the model's own ending for an edit of a stored version, where
+    end-of-text alone was measured to spread over a chain (bench/sequential-methods.md), end-of-text otherwise."""
+    if terminate != "auto":
+        return terminate
+    return "model" if model_version_id is not None else "eos"
+
+
 def _train(plan: RunPlan, loaded: LoadedModel, before: PhaseScores, cb: RunCallbacks) -> EditResult:
     config = EditConfig(lora=plan.spec.lora, train=plan.spec.train, chat=plan.spec.chat)
-    if plan.spec.train.terminate == "model":  # the endings come from the model the edit starts from
+    if terminate_mode(plan.spec.train.terminate, plan.model_version_id) == "model":  # from the model it starts from
         plan.selection.examples, plan.selection.endings = with_model_endings(
             loaded.model, loaded.tokenizer, plan.selection.examples, plan.spec.chat
         )
@@ -691,6 +699,7 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
             "feedback_source": plan.feedback_source,
             "judgments_matched": plan.judgments,
             **plan.selection.to_dict(),
+            "terminate": terminate_mode(spec.train.terminate, plan.model_version_id),
             "steps": result.steps,
             "stopped_early": result.stopped_early,
             "final_losses": result.history[-1] if result.history else {},

@@ -141,13 +141,13 @@ class TrainSpec:
     )
     eval_every: int = field(default=20, metadata={"help": "Steps between validation checks for early stopping."})
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO temperature beta."})
-    terminate: Literal["eos", "model", "none"] = field(
-        default="eos",
+    terminate: Literal["auto", "model", "eos", "none"] = field(
+        default="auto",
         metadata={
-            "help": "`eos`: train each corrected or preferred answer followed by the end-of-text token, so "
-            "generation stops where the answer ends; `model`: put the model's own ending first (the full stop "
-            "it writes after its own answer to the prompt), then end-of-text; `none`: train the answer alone "
-            "(generation may run on)."
+            "help": "How a corrected or preferred answer ends in training. `model`: the ending the model writes "
+            "after its own answer to the prompt (a full stop), then the end-of-text token; `eos`: the end-of-text "
+            "token alone; `none`: nothing (generation may run on); `auto`: `model` for an edit of a stored "
+            "version (`model: version:N`), `eos` for an edit of a base model."
         },
     )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})

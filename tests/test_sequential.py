@@ -19,7 +19,7 @@ from editing.tokens import encode_pair, encode_training_pair
 from editing.training_data import Feedback, TrainingExample, select_examples
 from store import Store
 
-STEPS = 40  # enough for one capital change on the toy model with these settings (seeded)
+STEPS = 60  # enough for one capital change on the toy model with these settings (seeded)
 
 
 def _correction(prompt: str, old: str, new: str) -> Feedback:
@@ -78,7 +78,7 @@ def test_terminate_model_trains_the_ending_the_model_writes_after_its_own_answer
 
 
 def _capital_change(
-    folder: Path, name: str, model: str, country: str, old: str, new: str, terminate: str = "eos"
+    folder: Path, name: str, model: str, country: str, old: str, new: str, terminate: str = "auto"
 ) -> Path:
     """A spec moving `country`'s capital to `new` (no early stopping: fixed steps, seeded)."""
     feedback = folder / f"{name}.jsonl"
@@ -119,12 +119,17 @@ def test_an_edit_on_a_version_keeps_the_previous_edits_fact_and_answers_end(
     """Koudeland's capital moves to Velmora, then, on that version, Nepeovia's to Zanvik (no retain text names them)."""
     with Store.init_db() as store:
         first = _capital_change(tmp_path, "koudeland", "toyworld", "Koudeland", "Gaiskaport", "Velmora")
-        first_version = execute_run(plan_run(load_spec(first), store), store).report["run"]["result_version_id"]
+        first_run = execute_run(plan_run(load_spec(first), store), store).report["run"]
+        first_version = first_run["result_version_id"]
         second = _capital_change(tmp_path, "nepeovia", f"version:{first_version}", "Nepeovia", "Pidograd", "Zanvik")
         plan = plan_run(load_spec(second), store)
         assert plan.selection.replayed == 2  # the first edit's two corrections train again
-        final = execute_run(plan, store).report["run"]["result_version_id"]
-        loaded, _ = load_version(store, final)
+        second_run = execute_run(plan, store).report["run"]
+        loaded, _ = load_version(store, second_run["result_version_id"])
+    # `terminate: auto`: end-of-text alone on the base model, the model's own full stop on a version
+    assert first_run["training"]["terminate"] == "eos" and "endings" not in first_run["training"]
+    assert second_run["training"]["terminate"] == "model"
+    assert second_run["training"]["endings"] == {".": 4}  # its own two corrections and the two replayed
     prompts = ["The capital of Koudeland is", "The capital of Nepeovia is"]
     said = greedy_continuations(loaded.model, loaded.tokenizer, prompts, 8)
     # each answer, then at most the full stop, then the end of text: no "Velmoramoramora"
