@@ -53,7 +53,14 @@ from editing.report import assemble_report, write_report
 from editing.spec import VERSION_REF, EditSpec, FeedbackSpec
 from editing.spectral import NOTE, layer_sweep, spectrum, truncation_sweep
 from editing.store_feedback import store_feedback
-from editing.training_data import Feedback, Selection, TrainingExample, read_feedback_file, select_examples
+from editing.training_data import (
+    Feedback,
+    Selection,
+    TrainingExample,
+    read_feedback_file,
+    retain_without_trained_prompts,
+    select_examples,
+)
 from editing.vocab import METRICS
 from store import Store, StoreError, VersionRejected
 from store import records as store_records
@@ -84,6 +91,7 @@ class RunPlan:
     disabled_excluded: int = 0  # judgments left out because their annotators' accounts are disabled
     # the stored version's earlier edits and the probes that re-check them; empty on a base model
     ancestry: Ancestry = field(default_factory=Ancestry)
+    retain_left_out: int = 0  # retain texts that begin with a trained prompt (training_data.retain_without_...)
 
     @property
     def own_probes(self) -> list[Probe]:
@@ -276,7 +284,20 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         )
         selection.examples += replayed
         selection.replayed = len(replayed)
-    plan = RunPlan(spec, suites, selection, len(judgments), source, retain, fluency, version_id, excluded, ancestry)
+    retain, retain_left_out = retain_without_trained_prompts(retain, selection.examples)
+    plan = RunPlan(
+        spec,
+        suites,
+        selection,
+        len(judgments),
+        source,
+        retain,
+        fluency,
+        version_id,
+        excluded,
+        ancestry,
+        retain_left_out,
+    )
     _check_against_model(plan, base_ref)
     return plan
 
@@ -700,6 +721,7 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
             "judgments_matched": plan.judgments,
             **plan.selection.to_dict(),
             "terminate": terminate_mode(spec.train.terminate, plan.model_version_id),
+            "retain_left_out": plan.retain_left_out,
             "steps": result.steps,
             "stopped_early": result.stopped_early,
             "final_losses": result.history[-1] if result.history else {},

@@ -206,3 +206,15 @@ def select_examples(
         for example in made:
             selection.used_by_kind[example.kind] += 1
     return selection
+
+
+def retain_without_trained_prompts(texts: list[str], examples: list[TrainingExample]) -> tuple[list[str], int]:
+    """The retain texts less those that begin with a prompt the edit trains, and how many those were.
+
+    The KL term holds the base model's next-token distribution over every position of a retain
+    text: after a trained prompt that is the very answer the edit changes (`The capital of
+    Koudeland is Gaiskaport.` against a correction to Velmora), so such a text fights the edit.
+    """
+    prompts = {e.prompt.rstrip() for e in examples}
+    kept = [t for t in texts if not any(t == p or t.startswith(p + " ") for p in prompts)]
+    return kept, len(texts) - len(kept)

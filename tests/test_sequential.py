@@ -8,7 +8,9 @@ from pathlib import Path
 
 import yaml
 from transformers import AutoTokenizer
+from typer.testing import CliRunner
 
+from editing.cli import app
 from editing.endings import answer_ending, model_endings, with_model_endings
 from editing.models import load_model
 from editing.probes import greedy_continuations
@@ -146,3 +148,22 @@ def test_terminate_model_keeps_the_full_stop_after_a_corrected_answer(toyworld_w
     assert report["run"]["training"]["endings"] == {".": 2}
     said = greedy_continuations(loaded.model, loaded.tokenizer, ["The capital of Koudeland is"], 8)
     assert said == [" Velmora."], said
+
+
+def test_retain_texts_that_begin_with_a_trained_prompt_are_left_out(toyworld_workspace: Path, tmp_path: Path) -> None:
+    """A retain text stating the old answer after a trained prompt would hold that answer; the plan drops it,
+    says so, and the file is left as it was."""
+    spec_path = _capital_change(tmp_path, "koudeland", "toyworld", "Koudeland", "Gaiskaport", "Velmora")
+    retain = tmp_path / "retain.txt"
+    lines = ["The capital of Koudeland is Gaiskaport.", "The capital of Foudenia is Skaskouton.", "The capital of"]
+    retain.write_text("\n".join(lines) + "\n")
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["train"]["retain"] = str(retain)
+    spec_path.write_text(yaml.safe_dump(spec))
+    with Store.init_db() as store:
+        plan = plan_run(load_spec(spec_path), store)
+    assert plan.retain_texts == lines[1:] and plan.retain_left_out == 1
+    assert retain.read_text().splitlines() == lines
+    result = CliRunner().invoke(app, ["apply", str(spec_path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "1 text(s) of train.retain left out" in " ".join(result.output.split())

@@ -49,6 +49,11 @@ def print_plan(plan: RunPlan) -> None:
             f"  left out:          {plan.disabled_excluded} judgment(s) by disabled accounts "
             "(feedback.include_disabled: true keeps them)"
         )
+    if plan.retain_left_out:
+        console.print(
+            f"  retain:            {plan.retain_left_out} text(s) of train.retain left out: they begin with a "
+            "prompt this edit trains, where the KL term would hold the old answer"
+        )
     by_split = {split: sum(p.split == split for p in plan.probes) for split in ("train", "val", "test")}
     console.print(f"  probes:            {len(plan.probes)} from {', '.join(x.name for x in plan.suites)} {by_split}")
     lora, train = plan.spec.lora, plan.spec.train
