@@ -19,7 +19,9 @@ The KL term's retain set (`--retain`) is the toy model's own training corpus les
 the old capitals and every probe's sentence (`corpus`), or the toy world's
 one-phrasing retain set (`toy`). `--names rotated` (a diagnostic) gives each
 country the next edited country's capital, a one-token name, instead of a made-up
-one; `--show-misses` prints every probe a final version gets wrong.
+one; `--keep` adds to each edit's feedback thumbs-up on its country's language
+and currency (trained with `feedback.positive_sft`); `--show-misses` prints every
+probe a final version gets wrong.
 Set NUDGE_TOYWORLD to a built toy model folder to skip building it.
 """
 
@@ -127,13 +129,24 @@ def edit_probes(edit: CapitalEdit, untouched: list[tuple[str, str, str, str]]) -
     return rows
 
 
-def edit_feedback(edit: CapitalEdit) -> list[dict[str, Any]]:
-    """Corrections on the two trained phrasings, as in examples/capital-change-feedback.jsonl."""
-    return [
+def edit_feedback(edit: CapitalEdit, keep: bool = False) -> list[dict[str, Any]]:
+    """Corrections on the two trained phrasings, as in examples/capital-change-feedback.jsonl. With `keep`,
+    also thumbs-up on the country's language and currency in those two phrasings (trained with
+    `feedback.positive_sft`): what a team that knows what must not move would label beside the change."""
+    rows = [
         {"annotator": "alice", "kind": "correction", "prompt": COUNTRY_PHRASINGS["capital"][p].format(s=edit.country)}
         | {"output": edit.old, "verdict": "down", "correction": edit.new, "tags": [edit.country]}
         for p in (0, 1)
     ]
+    if keep:
+        _, _, language, currency = next(c for c in COUNTRIES if c[0] == edit.country)
+        rows += [
+            {"annotator": "alice", "kind": "rating", "prompt": COUNTRY_PHRASINGS[relation][p].format(s=edit.country)}
+            | {"output": answer, "verdict": "up", "tags": [edit.country]}
+            for relation, answer in (("language", language), ("currency", currency))
+            for p in (0, 1)
+        ]
+    return rows
 
 
 def retain_file(
@@ -255,7 +268,10 @@ def run(
     settings: dict[str, Any] | None = None,
     retain: str = "corpus",
     show: bool = False,
+    keep: bool = False,
 ) -> dict[str, Any]:
+    if keep:  # the thumbs-up on what must not move train only with positive_sft
+        settings = {**(settings or {}), "feedback.positive_sft": True}
     toy_workspace(folder / "home")
     runner = CliRunner()
     assert runner.invoke(app, ["init"]).exit_code == 0
@@ -268,14 +284,14 @@ def run(
     for i, edit in enumerate(edits):
         rows = edit_probes(edit, untouched)
         suites.append(write_jsonl(folder / f"probes-{i:02d}.jsonl", rows))
-        feedback.append(write_jsonl(folder / f"feedback-{i:02d}.jsonl", edit_feedback(edit)))
+        feedback.append(write_jsonl(folder / f"feedback-{i:02d}.jsonl", edit_feedback(edit, keep)))
         spec = write_spec(folder, f"capital-{i:02d}", model, feedback[-1], [suites[-1]], method, steps, settings)
         version, took, verdict = apply_spec(runner, spec)
         seconds.append(took)
         verdicts.append(verdict)
         model = f"version:{version}"
         print(f"edit {i + 1}/{count}: {edit.country} -> {edit.new}, {took:.0f} s, version {version}", file=sys.stderr)
-    batched_feedback = write_jsonl(folder / "feedback-all.jsonl", [r for e in edits for r in edit_feedback(e)])
+    batched_feedback = write_jsonl(folder / "feedback-all.jsonl", [r for e in edits for r in edit_feedback(e, keep)])
     batched_spec = write_spec(folder, "capital-batched", "toyworld", batched_feedback, suites, method, steps, settings)
     batched_version, batched_seconds, batched_verdict = apply_spec(runner, batched_spec)
 
@@ -289,6 +305,7 @@ def run(
         "edits": count,
         "names": names,
         "retain": retain,
+        "keep": keep,
         "settings": settings or {},
         "method": method,
         "steps": steps,
@@ -316,7 +333,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"T = {result['edits']} capital changes ({result['names']} first syllables), method "
         f"`{result['method']}`{''.join(f', {k}={v}' for k, v in result['settings'].items())}, "
-        f"at most {result['steps']} steps each, retain set `{result['retain']}`",
+        f"at most {result['steps']} steps each, retain set `{result['retain']}`"
+        f"{', thumbs-up on what must not move (`--keep`)' if result.get('keep') else ''}",
         "",
         "| measure | sequential (final version) | one batched edit |",
         "|---|---|---|",
@@ -363,6 +381,11 @@ def main() -> None:
         default="corpus",
         help="KL retain texts: the toy model's training corpus less the probes' sentences (corpus), or the toy "
         "world's retain set, one phrasing per fact (toy, what the bench used until 2026-11-29 night)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="each edit's feedback also gives thumbs-up to its country's language and currency (positive_sft)",
     )
     parser.add_argument("--show-misses", action="store_true", help="print every probe a final version gets wrong")
     args = parser.parse_args()

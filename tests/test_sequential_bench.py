@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from editing.toyworld.world import COUNTRIES
+from editing.training_data import read_feedback_file, select_examples
 
 BENCH = Path(__file__).parent.parent / "bench" / "sequential_bench.py"
 
@@ -56,3 +57,19 @@ def test_rotated_names_move_every_capital_to_another_edited_country(bench: Modul
     edits = bench.capital_edits(5, "rotated")
     assert sorted(e.new for e in edits) == sorted(e.old for e in edits)
     assert all(e.new != e.old for e in edits)
+
+
+def test_keep_adds_thumbs_up_on_what_must_not_move_and_they_train_with_positive_sft(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    edit = bench.capital_edits(1)[0]
+    country, _, language, currency = COUNTRIES[0]
+    path = bench.write_jsonl(tmp_path / "feedback.jsonl", bench.edit_feedback(edit, keep=True))
+    judgments = read_feedback_file(path)
+    trained = {(e.kind, e.prompt, e.completion) for e in select_examples(judgments, positive_sft=True).examples}
+    assert ("sft", f"The people of {country} speak", language) in trained
+    assert ("sft", f"The currency of {country} is the", currency) in trained
+    assert ("sft", f"The capital of {country} is", edit.new) in trained
+    without = {(e.prompt, e.completion) for e in select_examples(judgments, positive_sft=False).examples}
+    assert (f"The people of {country} speak", language) not in without  # ratings up train only with it
+    assert len(bench.edit_feedback(edit)) == 2  # no --keep: the two corrections alone
