@@ -391,7 +391,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nudge-sequential-") as tmp:
         result = run(
-            args.edits, args.method, args.steps, Path(tmp), args.names, dict(args.set), args.retain, args.show_misses
+            args.edits,
+            args.method,
+            args.steps,
+            Path(tmp),
+            args.names,
+            dict(args.set),
+            args.retain,
+            args.show_misses,
+            args.keep,
         )
     print(markdown(result))
     print("sequential-bench: " + json.dumps(result, sort_keys=True))
