@@ -395,11 +395,11 @@ def main() -> None:
             args.method,
             args.steps,
             Path(tmp),
-            args.names,
-            dict(args.set),
-            args.retain,
-            args.show_misses,
-            args.keep,
+            names=args.names,
+            settings=dict(args.set),
+            retain=args.retain,
+            show=args.show_misses,
+            keep=args.keep,
         )
     print(markdown(result))
     print("sequential-bench: " + json.dumps(result, sort_keys=True))
