@@ -49,8 +49,8 @@ def model_endings(
 def with_model_endings(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, examples: list[TrainingExample], chat: bool = False
 ) -> tuple[list[TrainingExample], Counter]:
-    """The terminated examples with the model's ending added (unless the answer already ends with it),
-    and how many examples got each ending (`""`: the end-of-text token alone).
+    """The terminated examples with the model's ending added (unless the answer already ends in
+    punctuation of its own), and how many examples got each ending (`""`: the end-of-text token alone).
 
     A prompt the model answers without an ending takes the ending it writes most often over these
     prompts: on an edited version, an earlier edit trained with end-of-text alone has erased the
@@ -65,8 +65,8 @@ def with_model_endings(
         if not e.terminated:
             out.append(e)
             continue
-        ending = endings[e.prompt] or usual
-        ending = "" if e.completion.rstrip().endswith(ending) else ending
+        # an answer that already ends in punctuation keeps its own (` Velmora!` gets no `.` after it)
+        ending = "" if answer_ending(e.completion) else endings[e.prompt] or usual
         counts[ending] += 1
         out.append(replace(e, ending=ending))
     return out, counts

@@ -18,7 +18,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,7 @@ class RunPlan:
     # the stored version's earlier edits and the probes that re-check them; empty on a base model
     ancestry: Ancestry = field(default_factory=Ancestry)
     retain_left_out: int = 0  # retain texts that begin with a trained prompt (training_data.retain_without_...)
+    terminate: str = "eos"  # train.terminate with `auto` resolved (TrainSpec.terminate_for)
 
     @property
     def own_probes(self) -> list[Probe]:
@@ -267,7 +268,7 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
             f"probe ids such as {sorted(set(ids) & set(ancestry.stored_ids))[0]!r} name an earlier "
             "edit's regression probe (v<version>:<id>); rename them in your suite"
         )
-    terminate = spec.train.terminate != "none"  # the ending itself is added in _train, from the model
+    terminate = spec.train.terminate != "none"  # the ending itself is added by _add_endings, from the model
     selection = select_examples(
         judgments, spec.feedback.min_agreement, spec.objective, spec.feedback.positive_sft, terminate
     )
@@ -297,6 +298,7 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         excluded,
         ancestry,
         retain_left_out,
+        spec.train.terminate_for(on_version=version_id is not None),
     )
     _check_against_model(plan, base_ref)
     return plan
@@ -539,20 +541,17 @@ def _score_phase(
     )
 
 
-def terminate_mode(terminate: str, model_version_id: int | None) -> str:
-    """`train.terminate` with `auto` resolved: the model's own ending for an edit of a stored version, where
-    end-of-text alone was measured to spread over a chain (bench/sequential-methods.md), end-of-text otherwise."""
-    if terminate != "auto":
-        return terminate
-    return "model" if model_version_id is not None else "eos"
+def _with_endings(plan: RunPlan, loaded: LoadedModel) -> Selection:
+    """The plan's training examples, each followed by the ending the model it starts from writes after its
+    own answer (`terminate: model`); the plan's selection as it is otherwise."""
+    if plan.terminate != "model":
+        return plan.selection
+    examples, endings = with_model_endings(loaded.model, loaded.tokenizer, plan.selection.examples, plan.spec.chat)
+    return replace(plan.selection, examples=examples, endings=endings)
 
 
 def _train(plan: RunPlan, loaded: LoadedModel, before: PhaseScores, cb: RunCallbacks) -> EditResult:
     config = EditConfig(lora=plan.spec.lora, train=plan.spec.train, chat=plan.spec.chat)
-    if terminate_mode(plan.spec.train.terminate, plan.model_version_id) == "model":  # from the model it starts from
-        plan.selection.examples, plan.selection.endings = with_model_endings(
-            loaded.model, loaded.tokenizer, plan.selection.examples, plan.spec.chat
-        )
     return apply_edit(
         loaded.model,
         loaded.tokenizer,
@@ -670,6 +669,7 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
     clock.lap("probes_before")
 
     cb.on_phase("training the adapter")
+    plan = replace(plan, selection=_with_endings(plan, loaded))
     result = _train(plan, loaded, before, cb)
     edited = result.model
     clock.lap("train")
@@ -720,7 +720,7 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
             "feedback_source": plan.feedback_source,
             "judgments_matched": plan.judgments,
             **plan.selection.to_dict(),
-            "terminate": terminate_mode(spec.train.terminate, plan.model_version_id),
+            "terminate": plan.terminate,
             "retain_left_out": plan.retain_left_out,
             "steps": result.steps,
             "stopped_early": result.stopped_early,

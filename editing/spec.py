@@ -152,6 +152,14 @@ class TrainSpec:
     )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
 
+    def terminate_for(self, on_version: bool) -> Literal["model", "eos", "none"]:
+        """`terminate` with `auto` resolved: the model's own ending for an edit of a stored version, where
+        end-of-text alone was measured to spread over a chain (bench/sequential-methods.md), end-of-text
+        for an edit of a base model."""
+        if self.terminate != "auto":
+            return self.terminate
+        return "model" if on_version else "eos"
+
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "retain_batch_size"):
             if getattr(self, name) < 1:

@@ -69,12 +69,13 @@ def test_terminate_model_trains_the_ending_the_model_writes_after_its_own_answer
     judgments = [
         _correction(prompt, "Gaiskaport", "Velmora"),
         _correction("The capital city of Koudeland is", "Gaiskaport", "Velmora."),  # already ends with it
+        _correction("The seat of government of Koudeland is", "Gaiskaport", "Velmora!"),  # its own ending
     ]
     examples, counts = with_model_endings(
         loaded.model, loaded.tokenizer, select_examples(judgments, terminate=True).examples
     )
-    assert [e.ending for e in examples] == [".", ""]
-    assert counts == {".": 1, "": 1}
+    assert [e.ending for e in examples] == [".", "", ""]
+    assert counts == {".": 1, "": 2}
     unlikely = select_examples(judgments[:1], objective="unlikelihood", terminate=True).examples
     assert with_model_endings(loaded.model, loaded.tokenizer, unlikely)[0][0].ending == ""  # never terminated
 

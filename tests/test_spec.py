@@ -88,3 +88,12 @@ def test_reference_docs_match_the_code() -> None:
     assert (ROOT / "docs" / "spec.md").read_text() == spec_reference_markdown() + "\n", (
         "docs/spec.md is stale; run `python -m editing.spec > docs/spec.md`"
     )
+
+
+def test_terminate_auto_is_the_models_own_ending_on_a_version_and_end_of_text_on_a_base() -> None:
+    spec = spec_from_dict(BASE)
+    assert spec.train.terminate == "auto"
+    assert spec.train.terminate_for(on_version=True) == "model"
+    assert spec.train.terminate_for(on_version=False) == "eos"
+    pinned = spec_from_dict({**BASE, "train": {"terminate": "none"}})
+    assert pinned.train.terminate_for(on_version=True) == "none"
