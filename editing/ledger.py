@@ -136,6 +136,12 @@ def _when_made(
     return scores
 
 
+LEDGER_LEAK_NOTE = (
+    "The ledger re-checks each edit's test edit and paraphrase probes (as regression probes) and the base "
+    "model's controls; it does not re-score leak probes: each edit's own report has them."
+)
+
+
 def ledger_report(store: Store, version_id: int, seed: int = 0) -> dict[str, Any]:
     """One report over the whole chain up to `version_id`: every edit's test probes scored on that version.
 
@@ -159,8 +165,14 @@ def ledger_report(store: Store, version_id: int, seed: int = 0) -> dict[str, Any
         chat = bool(store.run(edit.run_id).spec.get("chat", False))  # each edit's probes as its run asked them
         after += score_probes(loaded.model, loaded.tokenizer, probes, chat)
     impact = measure_impact(
-        before, after, gates={"regressions": DEFAULT_REGRESSIONS_GATE}, seed=seed, earlier_edits=ancestry.edits
+        before,
+        after,
+        gates={"regressions": DEFAULT_REGRESSIONS_GATE},
+        seed=seed,
+        earlier_edits=ancestry.edits,
+        before_words="when it was made",
     )
+    impact["summary"]["leaked"] = [LEDGER_LEAK_NOTE]
     record = {
         "name": f"ledger of model version {version_id}",
         "ledger_version_id": version_id,

@@ -10,6 +10,8 @@ checks that the two agree.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 
@@ -34,6 +36,21 @@ class Metric:
     def format_change(self, change: float | None) -> str:
         """A before/after difference, signed."""
         return "—" if change is None else format(change, "+" + self.fmt)
+
+
+_PRECISION = re.compile(r"\.(\d+)([f%])$")
+
+
+def interval_end(value: float, fmt: str, low: bool) -> str:
+    """An interval's end in `fmt`, rounded outward (a low end down, a high end up) so the printed
+    interval still holds the computed one: a gate uncertain on [0.7961, 1.00] never reads [0.80, 1.00]."""
+    found = _PRECISION.search(fmt)
+    if found is None:
+        return format(value, fmt)
+    digits = int(found.group(1)) + (2 if found.group(2) == "%" else 0)
+    scaled = round(value * 10**digits, 6)  # 0.29999999 * 100 is 30, not 29.99 to be floored to 29
+    rounded = (math.floor(scaled) if low else math.ceil(scaled)) / 10**digits
+    return format(rounded, fmt)
 
 
 # What a rate metric counts, per probe. "wins" compares teacher-forced log-probs (the margin); "says"
@@ -274,7 +291,13 @@ FINDINGS: dict[str, Finding] = {
             "took",
             False,
             "edit, paraphrase or leak probe: the target beats the foil after the edit, "
-            "and the greedy continuation does not begin with a third answer",
+            "and the greedy continuation begins with neither the foil nor a third answer",
+        ),
+        Finding(
+            "says old",
+            True,
+            "edit, paraphrase, leak or regression probe: the target beats the foil after the edit, "
+            "but the greedy continuation begins with the foil: the model still says the old answer",
         ),
         Finding(
             "third answer",
@@ -294,9 +317,16 @@ FINDINGS: dict[str, Finding] = {
         Finding(
             "undone",
             True,
-            "regression probe: the earlier edit held before this edit (its answer won and was said) and no longer does",
+            "regression probe: the earlier edit held before (its answer won, and was said where a continuation was "
+            "recorded) and no longer does",
         ),
         Finding("damaged", True, "control probe: its continuation changed (to anything) or the old answer lost"),
+        Finding(
+            "failing",
+            True,
+            "control probe: the old answer already lost to the foil before the edit and the continuation did not "
+            "change; it did not move, but `control_unchanged` does not count it as held",
+        ),
     )
 }
 BAD_FINDINGS: frozenset[str] = frozenset(name for name, f in FINDINGS.items() if f.bad)

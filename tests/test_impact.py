@@ -128,16 +128,27 @@ def test_paired_bootstrap_p_agrees_with_a_t_test_on_normal_data() -> None:
 
 
 def test_perplexity_ratio_by_hand_and_by_sentence() -> None:
-    before = [[1.0, 2.0], [3.0]]
-    after = [[1.5, 2.0], [3.1]]
-    estimate, _ = perplexity_ratio(before, after)
+    before = [[1.0, 2.0], [3.0]] * 3
+    after = [[1.5, 2.0], [3.1]] * 3
+    estimate, p = perplexity_ratio(before, after)
     assert estimate.value == pytest.approx(math.exp((6.6 - 6.0) / 3))
-    assert estimate.n == 2  # resampled per sentence
-    assert estimate.ci_low <= estimate.value <= estimate.ci_high
-    flat, _ = perplexity_ratio([1.0, 2.0, 3.0], [1.5, 2.0, 3.1])
-    assert flat.value == pytest.approx(estimate.value) and flat.n == 3
-    unchanged, p_unchanged = perplexity_ratio([[1.0, 2.0]], [[1.0, 2.0]])
+    assert estimate.n == 6  # resampled per sentence
+    assert estimate.ci_low <= estimate.value <= estimate.ci_high and p is not None
+    flat, _ = perplexity_ratio([1.0, 2.0, 3.0] * 2, [1.5, 2.0, 3.1] * 2)
+    assert flat.value == pytest.approx(estimate.value) and flat.n == 6
+    unchanged, p_unchanged = perplexity_ratio([[1.0, 2.0]] * 6, [[1.0, 2.0]] * 6)
     assert (unchanged.value, p_unchanged) == (1.0, 1.0)
+
+
+def test_too_few_units_give_a_value_but_no_interval_no_p_and_an_uncertain_gate() -> None:
+    # one sentence once gave a zero-width interval, "p < 0.001" and a passing gate
+    one, p = perplexity_ratio([[1.0, 2.0]], [[1.1, 2.0]])
+    assert one.value == pytest.approx(math.exp(0.05)) and (one.ci_low, one.ci_high, p) == (None, None, None)
+    kl = bootstrap_mean([0.01, 0.02, 0.01, 0.03, 0.02])
+    assert kl.value == pytest.approx(0.018) and kl.ci_low is None
+    assert parse_gate("kl", "< 0.05").status(kl) == "uncertain"
+    assert parse_gate("ppl_ratio", "<= 1.1").status(one) == "uncertain"
+    assert bootstrap_mean([0.01, 0.02, 0.01, 0.03, 0.02, 0.01]).ci_low is not None
     with pytest.raises(ValueError, match="same tokens"):
         perplexity_ratio([[1.0, 2.0]], [[1.0]])
 
@@ -394,9 +405,69 @@ def test_summary_of_a_clean_edit_says_nothing_leaked_with_the_remaining_uncertai
     summary = measure_impact(before, after)["summary"]
     assert summary["leaked"] == [
         "No leak probe prefers the old answer after the edit (0 of 1, 1 of 1 before; "
-        "the leak rate could still be up to 79%)."
+        "the leak rate could still be up to 80%)."  # Wilson's 0.7935, rounded outward
     ]
     assert summary["moved"][0].startswith("No test control probe changed (0 of 1)")
+
+
+def test_a_control_that_already_failed_and_did_not_move_is_not_called_changed() -> None:
+    failing, moved = probe("c1", "control", relation="sound"), probe("c2", "control", relation="sound")
+    before = [score(failing, -2.0, " rome"), score(moved, 1.0, " moo")]
+    after = [score(failing, -2.0, " rome"), score(moved, 1.0, " meow")]
+    sections = measure_impact(before, after)
+    assert {row["id"]: row["finding"] for row in sections["probes"]} == {"c1": "failing", "c2": "damaged"}
+    assert sections["metrics"]["after"]["control_unchanged"]["value"] == 0.0  # the metric as defined
+    moved_text = " ".join(sections["summary"]["moved"])
+    assert "1 of 2 test control probes changed" in moved_text
+    assert "1 test control probe did not move but already failed before the edit" in moved_text
+    quiet = measure_impact(before[:1], after[:1])["summary"]["moved"]
+    assert quiet[0].startswith("No test control probe changed (0 of 1)") and "already failed" in quiet[1]
+
+
+def test_a_margin_win_whose_greedy_answer_is_the_old_one_is_not_called_took() -> None:
+    edit, leak = probe("e", "edit"), probe("l", "leak", relation="young")
+    before = [score(edit, -1.0, " old"), score(leak, -1.0, " old")]
+    after = [score(edit, 0.1, " old"), score(leak, 0.2, " old")]
+    sections = measure_impact(before, after)
+    assert {row["id"]: row["finding"] for row in sections["probes"]} == {"e": "says old", "l": "says old"}
+    summary = sections["summary"]
+    assert summary["leaked"][0].startswith(
+        "By margin no leak probe prefers the old answer after the edit, yet the model still says it on 1 of 1"
+    )
+    assert "Yet on 1 of them the model still says the old answer" in summary["took"][0]
+
+
+def test_perplexity_is_said_not_to_rise_only_when_its_whole_interval_is_at_or_below_one() -> None:
+    controls = [probe(f"c{i}", "control", relation="sound") for i in range(3)]
+    before = [score(c, 1.0, " moo") for c in controls]
+    after = [score(c, 1.0, " meow") for c in controls]
+    nll_before = [[2.0]] * 6
+    rising = [[2.0 + d] for d in (2.0, -1.5, 1.0, -0.8, 1.5, -1.2)]  # up 18%, on an interval that reaches below 1
+    moved = " ".join(measure_impact(before, after, nll_before=nll_before, nll_after=rising)["summary"]["moved"])
+    assert "perplexity did not rise" not in moved
+    assert "cannot tell a rise from no change" in moved
+    falling = [[x - 0.2 for x in sentence] for sentence in nll_before]
+    moved = " ".join(measure_impact(before, after, nll_before=nll_before, nll_after=falling)["summary"]["moved"])
+    assert "3 test control probes changed while perplexity did not rise" in moved
+
+
+def test_regressions_are_summarised_per_earlier_edit() -> None:
+    a = [probe(f"v2:a{i}", "regression", relation="sound") for i in range(3)]
+    b = [probe(f"v3:b{i}", "regression", relation="sound") for i in range(30)]
+    before = [score(p, 1.0, " new") for p in a + b]
+    after = [score(p, -1.0, " old") for p in a] + [score(p, 1.0, " new") for p in b]
+    moved = measure_impact(before, after)["summary"]["moved"][0]
+    assert moved.startswith("Earlier edits: 3 of 33 regression probes were undone, per edit the edit that made ")
+    assert "version 2: 3 of 3" in moved and "version 3" not in moved
+    assert '(before this edit: "new")' in moved
+
+
+def test_regressions_at_zero_turn_the_per_edit_gate_off() -> None:
+    by_edit = {"swap (version 2)": {}}  # an earlier edit with no regression probes: no data
+    on = evaluate_gates({"regressions": ">= 0.5"}, {}, by_edit=by_edit)
+    assert [(g["edit"], g["status"]) for g in on["gates"]] == [("swap (version 2)", "uncertain")]
+    off = evaluate_gates({"regressions": ">= 0"}, {}, by_edit=by_edit)
+    assert off["gates"] == [] and off["status"] == "pass"
 
 
 def test_bad_gate_fails_before_any_work() -> None:

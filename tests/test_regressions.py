@@ -9,6 +9,7 @@ report over the capital change's chain.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 from editing.cli import app
 from editing.impact import measure_impact
 from editing.impact.regressions import EarlierEdit
+from editing.ledger import LEDGER_LEAK_NOTE
 from editing.probes import Probe, ProbeScore, load_suite
 from editing.report.schema import REPORT_SCHEMA
 from store import Store
@@ -178,6 +180,8 @@ def test_undoing_an_earlier_edit_fails_the_regressions_gate(chain) -> None:
     assert edit["tests"]["regression_says"]["down"] > 0
     undone = [row for row in report["probes"] if row["finding"] == "undone"]
     assert undone and all(row["kind"] == "regression" and row["id"].startswith("v") for row in undone)
+    moved = " ".join(report["summary"]["moved"])
+    assert f"per edit the edit that made version {runs['swap_version']}: " in moved  # counted per earlier edit
     markdown = (home / "reports" / str(runs["undo"]) / "report.md").read_text()
     assert "## Earlier edits" in markdown and "swap-dog-cat (version" in markdown
     html = (home / "reports" / str(runs["undo"]) / "report.html").read_text()
@@ -226,3 +230,9 @@ def test_ledger_report_covers_every_edit_of_the_chain(chain, tmp_path: Path) -> 
     assert pooled["n"] == sum(e["after"]["regression_says"]["n"] for e in ledger["earlier_edits"])
     markdown = (tmp_path / "ledger" / "report.md").read_text()
     assert "swap-dog-cat (version" in markdown and "capital (version" in markdown
+    # the ledger's own words: it accepts no edit, its phases are "when made" and "now", it re-scores no leaks
+    assert "The edit is accepted" not in markdown and "The edit is rejected" not in markdown
+    assert re.search(r"Every edit in the chain still holds|An edit in the chain no longer holds|Whether ev", markdown)
+    assert "Edits in the chain: do they still hold?" in markdown
+    assert "| When made \\[95% CI\\] | Now \\[95% CI\\] |" in markdown  # the metrics table's phases
+    assert ledger["summary"]["leaked"] == [LEDGER_LEAK_NOTE]

@@ -7,6 +7,7 @@ import copy
 import hashlib
 import html
 import json
+import math
 import os
 import random
 import re
@@ -33,7 +34,9 @@ from editing.report import (
     write_report,
 )
 from editing.report.schema import REPORT_SCHEMA, SCHEMA_VERSION
-from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, SPLITS, STATISTICAL_TESTS
+from editing.report.sections import build_probes
+from editing.report.text import estimate_text, interval_text, verdict_line, verdict_word
+from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, SPLITS, STATISTICAL_TESTS, interval_end
 
 DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
 HOSTILE = '<script>alert("x")</script> & <img src=https://example.invalid/x.png> | *not bold*'
@@ -268,6 +271,65 @@ def test_damaging_edit_reads_worse_side_by_side(report: dict[str, Any]) -> None:
     assert "| Controls unchanged |" in markdown and f"{control:+.2f}" in markdown
 
 
+def test_verdict_lines_name_what_made_the_verdict() -> None:
+    gate = {"name": "edit", "status": "pass", "value": 1.0, "ci_low": 0.9, "ci_high": 1.0, "threshold": ">= 0.8"}
+    clean = {"status": "pass", "passed": True, "strict": False, "contaminated": False, "gates": [gate]}
+    assert verdict_line(clean) == (
+        "The edit is accepted: of 1 gate, 0 failed, 0 uncertain, 1 passed. Judged on the test split only."
+    )
+    contaminated = clean | {"status": "uncertain", "contaminated": True}
+    assert "(test probes that copy training prompts make the verdict at best uncertain)" in verdict_line(contaminated)
+    strict = contaminated | {"passed": False, "strict": True}
+    assert verdict_line(strict).startswith("The edit is rejected: of 1 gate, 0 failed, 0 uncertain, 1 passed (")
+    assert "strict: an uncertain verdict counts as a failure" in verdict_line(strict)
+    no_gates = {"status": "uncertain", "passed": False, "strict": True, "contaminated": True, "gates": []}
+    assert verdict_word(no_gates) == "UNCERTAIN"  # not "NO GATES": contamination was checked
+    assert verdict_line(no_gates).startswith("The edit is rejected: no gates set (test probes that copy")
+    failed = clean | {"status": "fail", "passed": False, "gates": [gate | {"status": "fail"}]}
+    assert verdict_line(failed, {"accepted_failed": True}).startswith(
+        "The verdict rejects the edit, but it was accepted anyway (accept_failed)"
+    )
+    assert verdict_line(failed, {"ledger_version_id": 7}).startswith("An edit in the chain no longer holds")
+
+
+def test_interval_ends_are_rounded_outward() -> None:
+    fifteen_of_fifteen = {"value": 1.0, "ci_low": 0.7961, "ci_high": 1.0}  # Wilson; ">= 0.8" is uncertain
+    assert estimate_text(fifteen_of_fifteen, "paraphrase") == "1.00 [0.79, 1.00]"
+    assert estimate_text({"value": 1.1, "ci_low": 1.05, "ci_high": 1.1004}, fmt=".3f") == "1.100 [1.050, 1.101]"
+    assert interval_end(0.3, ".2f", low=True) == "0.30" and interval_end(0.7935, ".0%", low=False) == "80%"
+    assert interval_text({"value": 1.03, "ci_low": None, "ci_high": None}, "ppl_ratio") == "no interval"
+
+
+def test_probe_group_titles_count_each_finding() -> None:
+    rows = [
+        {"kind": "leak", "finding": finding, "id": f"l{i}", "split": "test", "relation": "r", "prompt": "p"}
+        | {"target": "t", "foil": "f", "margin_before": 0.0, "margin_after": 0.0, "flipped": False}
+        | {"continuation_before": "", "continuation_after": ""}
+        for i, finding in enumerate(("leak", "third answer", "took"))
+    ]
+    (group,) = build_probes({"probes": rows}).groups
+    assert group.title.endswith("(3 probes, all splits: 1 third answer, 1 leak)")  # the vocabulary's order
+
+
+def test_comparison_keeps_one_gate_row_per_earlier_edit(report: dict[str, Any]) -> None:
+    def with_regression_gates(says: dict[str, float]) -> dict[str, Any]:
+        changed = copy.deepcopy(report)
+        changed["verdict"]["gates"] = [
+            {"name": "regression_says", "edit": edit, "value": v, "ci_low": v, "ci_high": v, "n": 3}
+            | {"threshold": ">= 0.8", "status": "pass" if v >= 0.8 else "fail"}
+            for edit, v in says.items()
+        ]
+        return changed
+
+    left = with_regression_gates({"a (version 2)": 0.0, "b (version 3)": 1.0})
+    right = with_regression_gates({"a (version 2)": 1.0, "b (version 3)": 1.0})
+    markdown = render_comparison_markdown(left, right)
+    first = [line for line in markdown.splitlines() if line.startswith("|") and "a (version 2)" in line]
+    second = [line for line in markdown.splitlines() if line.startswith("|") and "b (version 3)" in line]
+    assert len(first) == 1 and "FAIL" in first[0] and "PASS" in first[0]  # A undone, B kept: not merged
+    assert len(second) == 1 and "FAIL" not in second[0]
+
+
 def hostile_field(field: str) -> str:
     """Text that is HTML, breaks out of an attribute, and is full of Markdown markup, tagged with its field."""
     return f'{field}: <script>alert("x")</script> " onmouseover="alert(1) | *not bold* `code` [link](x) _u_ # ~s~'
@@ -385,7 +447,7 @@ def test_console_summary_lines(report: dict[str, Any]) -> None:
     assert leak == (
         "leak_rate",
         f"{gate['value']:.3f}",
-        f"[{gate['ci_low']:.3f}, {gate['ci_high']:.3f}]",
+        f"[{math.floor(gate['ci_low'] * 1000) / 1000:.3f}, {math.ceil(gate['ci_high'] * 1000) / 1000:.3f}]",  # outward
         "<= 0.2",
         gate["status"],
     )

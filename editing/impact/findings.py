@@ -15,7 +15,11 @@ if TYPE_CHECKING:  # probes' scoring imports torch; this module only reads the d
 def _finding(before: ProbeScore, after: ProbeScore) -> str:
     kind = before.probe.kind
     if kind == "control":
-        return "held" if control_held(before, after) else "damaged"
+        if control_held(before, after):
+            return "held"
+        if not before.success and after.continuation == before.continuation:
+            return "failing"  # it did not move: the old answer had already lost before the edit
+        return "damaged"
     if kind == "regression":
         held_before, held_after = (s.success and s.says in (None, "target") for s in (before, after))
         if held_after:
@@ -24,6 +28,8 @@ def _finding(before: ProbeScore, after: ProbeScore) -> str:
             return "undone"
     if not after.success:
         return "leak" if kind == "leak" else "missed"
+    if after.says == "foil":
+        return "says old"  # the margin prefers the target, the model's greedy answer is the foil
     return "third answer" if after.says == "third" else "took"
 
 

@@ -12,6 +12,7 @@ from scipy import sparse, stats
 
 from editing.impact.statistics import (
     CONFIDENCE,
+    MIN_BOOTSTRAP_UNITS,
     N_RESAMPLES,
     RESAMPLE_CELLS,
     Estimate,
@@ -45,7 +46,8 @@ def perplexity_ratio(
     Give per-token NLLs (nats), either flat (resampled per token) or as one list per
     sentence (resampled per sentence, which respects that tokens of one sentence
     move together; prefer it). The ratio is exp(mean NLL after - mean NLL before);
-    n counts the resampled units.
+    n counts the resampled units. Below MIN_BOOTSTRAP_UNITS units there is no
+    interval and no p (a gate on it is uncertain).
     """
     sums_b, counts_b = _nll_clusters(nll_before, "nll_before")
     sums_a, counts_a = _nll_clusters(nll_after, "nll_after")
@@ -60,6 +62,8 @@ def perplexity_ratio(
     if len(counts_a) == 0:
         return no_data(), None
     log_ratio = float((sums_a.sum() - sums_b.sum()) / counts_a.sum())
+    if len(counts_a) < MIN_BOOTSTRAP_UNITS:  # too few units to resample: a value, no interval, no p
+        return Estimate(math.exp(log_ratio), None, None, len(counts_a)), None
     replicates = bootstrap_ratio_of_sums(sums_a - sums_b, counts_a, seed, n_resamples)
     low, high = percentile_interval(replicates, confidence)
     estimate = Estimate(math.exp(log_ratio), math.exp(low), math.exp(high), len(counts_a))

@@ -27,7 +27,7 @@ class Gate:
     def status(self, estimate: Estimate) -> str:
         """`pass` when the whole interval passes, `fail` when none of it does, else `uncertain`."""
         if estimate.ci_low is None or estimate.ci_high is None:
-            return "uncertain"  # no test probes: nothing shows the gate holds
+            return "uncertain"  # no interval (no test probes, or too few texts to resample): nothing shows it holds
         compare = _COMPARISONS[self.op]
         low_passes = compare(estimate.ci_low, self.threshold)
         high_passes = compare(estimate.ci_high, self.threshold)
@@ -86,6 +86,8 @@ def evaluate_gates(
     for name, spec in gates.items():
         gate = parse_gate(name, spec)
         if METRICS[gate.name].probe_kind == "regression":
+            if gate.op == ">=" and gate.threshold <= 0:
+                continue  # ">= 0" turns the per-edit gate off: a rate always meets it
             for label, estimates in (by_edit or {}).items():
                 rows.append({**_row(gate, estimates.get(gate.name, no_data())), "edit": label})
         else:

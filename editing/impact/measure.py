@@ -33,6 +33,7 @@ def measure_impact(
     split: str = "test",
     seed: int = 0,
     earlier_edits: Sequence[EarlierEdit] = (),
+    before_words: str = "before this edit",
 ) -> dict[str, Any]:
     """The report's `metrics`, `verdict`, `probes`, `summary` and `earlier_edits` sections from one run's data.
 
@@ -45,6 +46,7 @@ def measure_impact(
     Metrics and gates use the `split` probes only; other splits get context rates.
     `earlier_edits`: the edits in the ancestry whose regression probes this run scored;
     each gets its own before/after (`earlier_edit_rows`) and its own `regressions` gate row.
+    `before_words`: what the summary calls the before phase of a regression probe.
     """
     gates = dict(gates or {})
     for name, spec in gates.items():
@@ -70,7 +72,7 @@ def measure_impact(
     outcomes_after = probe_outcomes([a for _, a in pairs], before, split)
     tests: dict[str, Any] = {name: mcnemar_entry(outcomes_before[name], outcomes_after[name]) for name in RATE_METRICS}
     tests["kl"] = {"test": None, "p_value": None, "n": kl_after.n}  # zero before by definition: nothing to pair
-    tests["ppl_ratio"] = {"test": "paired_bootstrap", "p_value": ppl_p, "n": ppl_after.n}
+    tests["ppl_ratio"] = {"test": "paired_bootstrap" if ppl_p is not None else None, "p_value": ppl_p, "n": ppl_after.n}
     tests["ngram_entropy"] = {"test": "jackknife", "p_value": entropy_p, "n": entropy_after.n}
 
     other_splits = {}
@@ -102,6 +104,6 @@ def measure_impact(
         },
         "verdict": verdict,
         "probes": rows,
-        "summary": summarize(rows, estimates, split=split, contamination=contamination),
+        "summary": summarize(rows, estimates, split=split, contamination=contamination, before_words=before_words),
         "earlier_edits": edits,
     }

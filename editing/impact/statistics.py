@@ -83,13 +83,21 @@ def as_array(values: Sequence[float], name: str) -> np.ndarray:
     return array
 
 
+# A bootstrap of fewer units than this resamples too few distinct sets to give an interval (one
+# unit gives a zero-width interval and "p < 0.001"): below it an estimate has a value and no interval.
+MIN_BOOTSTRAP_UNITS = 6
+
+
 def bootstrap_mean(
     values: Sequence[float], seed: int = 0, n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE
 ) -> Estimate:
-    """The mean with a seeded percentile-bootstrap interval (same seed, same interval)."""
+    """The mean with a seeded percentile-bootstrap interval (same seed, same interval); no interval
+    below MIN_BOOTSTRAP_UNITS values."""
     x = as_array(values, "values")
     if len(x) == 0:
         return no_data()
+    if len(x) < MIN_BOOTSTRAP_UNITS:
+        return Estimate(float(x.mean()), None, None, len(x))
     replicates = bootstrap_ratio_of_sums(x, np.ones_like(x), seed, n_resamples)
     low, high = percentile_interval(replicates, confidence)
     return Estimate(float(x.mean()), low, high, len(x))

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from editing.impact.statistics import MIN_TESTABLE_PAIRS, Estimate
+from editing.vocab import interval_end
 
 Row = dict[str, Any]
 
@@ -26,17 +27,24 @@ def _percent(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.0f}%"
 
 
+def _bound(x: float | None, low: bool) -> str:
+    """One end of a rate's interval as a percentage, rounded outward; "n/a" without one."""
+    return "n/a" if x is None else interval_end(x, ".0%", low=low)
+
+
 def _interval(estimate: Estimate | Mapping[str, Any], digits: str = ".2f") -> str:
+    """ "95% CI 0.41 to 0.79", the ends rounded outward."""
     e = estimate if isinstance(estimate, Mapping) else estimate.to_dict()
-    if e["ci_low"] is None:
+    if e["ci_low"] is None or e["ci_high"] is None:
         return "no interval"
-    return f"95% CI {e['ci_low']:{digits}} to {e['ci_high']:{digits}}"
+    return f"95% CI {interval_end(e['ci_low'], digits, low=True)} to {interval_end(e['ci_high'], digits, low=False)}"
 
 
 def _rate_interval(estimate: Estimate) -> str:
-    if estimate.ci_low is None:
+    """ "95% CI 41% to 79%", the ends rounded outward."""
+    if estimate.ci_low is None or estimate.ci_high is None:
         return "no interval"
-    return f"95% CI {_percent(estimate.ci_low)} to {_percent(estimate.ci_high)}"
+    return f"95% CI {_bound(estimate.ci_low, low=True)} to {_bound(estimate.ci_high, low=False)}"
 
 
 def _by_relation(rows: list[Row], finding: str) -> str:
@@ -76,7 +84,7 @@ def _kind_noun(kind: str, rows: list[Row], contaminated: set[str]) -> str:
     copied = sum(r["id"] in contaminated for r in rows)
     if copied:
         return f"paraphrase probes ({copied} of them copy a training prompt, so they measure memory, not reach)"
-    return "paraphrase probes (phrasings held out of training)"
+    return "paraphrase probes (none flagged as a copy of a training prompt)"
 
 
 # --- what the model now says -----------------------------------------------------------------------
@@ -125,10 +133,16 @@ def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate]) -> list[st
             f"the new one on {said['target']} and a third answer on {said['third']}"
         )
     if not leaked:
+        head = (
+            "No leak probe prefers the old answer after the edit"
+            if not said["foil"]
+            else f"By margin no leak probe prefers the old answer after the edit, yet the model still says it "
+            f"on {said['foil']} of {len(leaks)}"
+        )
         return [
-            f"No leak probe prefers the old answer after the edit (0 of {len(leaks)}, "
+            f"{head} (0 of {len(leaks)}{' by margin' if said['foil'] else ''}, "
             f"{leaked_before} of {len(leaks)} before{voiced_text}; "
-            f"the leak rate could still be up to {_percent(rate.ci_high)})."
+            f"the leak rate could still be up to {_bound(rate.ci_high, low=False)})."
         ]
     sentences = [
         f"{len(leaked)} of {len(leaks)} leak probes prefer the old answer after the edit "
@@ -167,11 +181,19 @@ def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminat
                 f"On the {noun} the target beats the foil on {wins_after} of {n} after the edit "
                 f"({wins_before} of {n} before; {_flips(kind_rows)}; {_rate_interval(metrics[kind])})."
             )
+        old_said = [r for r in kind_rows if r["finding"] == "says old"]
+        if old_said:
+            sentence += (
+                f" Yet on {len(old_said)} of them the model still says the old answer, "
+                "so the margin's win is not what it says, e.g. " + "; ".join(_said(r) for r in old_said[:3]) + "."
+            )
         thirds = [r for r in kind_rows if r["finding"] == "third answer"]
         if thirds:
             sentence += (
-                f" Yet on {len(thirds)} of them the model says neither answer (a third answer), "
-                "so the margin's win is not what it says, e.g. " + "; ".join(_said(r) for r in thirds[:3]) + "."
+                f" {'And' if old_said else 'Yet'} on {len(thirds)} of them the model says neither answer (a third "
+                "answer), so the margin's win is not what it says, e.g. "
+                + "; ".join(_said(r) for r in thirds[:3])
+                + "."
             )
         missed = [r for r in kind_rows if r["finding"] == "missed"]
         if missed:
@@ -184,18 +206,29 @@ def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminat
 
 
 def _control_sentences(controls: list[Row], unchanged: Estimate) -> list[str]:
-    damaged = [r for r in controls if r["finding"] == "damaged"]
     if not controls:
         return ["No control probes in the test split: nothing here says what else changed."]
+    damaged = [r for r in controls if r["finding"] == "damaged"]
+    failing = [r for r in controls if r["finding"] == "failing"]
     if not damaged:
-        return [
+        sentences = [
             f"No test control probe changed (0 of {len(controls)}); "
-            f"the share left unchanged is at least {_percent(unchanged.ci_low)} (95% CI)."
+            f"the share left unchanged is at least {_bound(unchanged.ci_low, low=True)} (95% CI)."
         ]
-    sentences = [
-        f"{len(damaged)} of {len(controls)} test control probes changed ({_by_relation(controls, 'damaged')})."
-    ]
-    sentences += [_damage_example(row) for row in damaged[:3]]
+    else:
+        sentences = [
+            f"{len(damaged)} of {len(controls)} test control probes changed ({_by_relation(controls, 'damaged')})."
+        ]
+        sentences += [_damage_example(row) for row in damaged[:3]]
+    if failing:
+        sentences.append(
+            f"{_count(len(failing), 'test control probe')} did not move but already failed before the edit (the "
+            f"foil beat the target before and after; {_by_relation(controls, 'failing')}): the edit did not change "
+            f"{'it' if len(failing) == 1 else 'them'}, yet `control_unchanged` does not count "
+            f"{'it' if len(failing) == 1 else 'them'} as held; e.g. "
+            + "; ".join(f'"{r["prompt"]}" prefers "{r["foil"]}" over "{r["target"]}"' for r in failing[:3])
+            + "."
+        )
     return sentences
 
 
@@ -228,6 +261,12 @@ def _margin_sentence(control_margin: Mapping[str, Any] | None) -> list[str]:
     if not control_margin or control_margin.get("value") is None:
         return []
     if control_margin.get("p_value") is None:
+        if (
+            control_margin["value"] == 0
+            and control_margin.get("ci_low") in (0, None)
+            and control_margin.get("ci_high") in (0, None)
+        ):
+            return ["No control margin moved."]
         return [
             f"Control margins moved by {control_margin['value']:+.2f} nats on average "
             f"({_interval(control_margin)}): too few probes to test (fewer than {MIN_TESTABLE_PAIRS} moved)."
@@ -246,7 +285,8 @@ def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_d
     sentences = []
     kl = metrics["after"]["kl"]
     if kl.value is not None:
-        sentences.append(f"Mean KL(base ‖ edited) over {kl.n} neutral texts: {kl.value:.4f} ({_interval(kl, '.4f')}).")
+        over = _count(kl.n, "neutral text")
+        sentences.append(f"Mean KL(base ‖ edited) over {over}: {kl.value:.4f} ({_interval(kl, '.4f')}).")
     ppl = metrics["after"]["ppl_ratio"]
     if ppl.value is not None:
         sentences.append(
@@ -254,10 +294,16 @@ def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_d
             "it measures how fluent the model is on that neutral text only, not whether facts it was not "
             "meant to change still hold."
         )
-        if controls_damaged and ppl.ci_low is not None and ppl.ci_low <= 1.0:
+        if controls_damaged and ppl.ci_high is not None and ppl.ci_high <= 1.0:
             sentences.append(
-                f"{controls_damaged} test control probe{'s' if controls_damaged != 1 else ''} changed while "
-                "perplexity did not rise: this damage is invisible to perplexity, and only the controls show it."
+                f"{_count(controls_damaged, 'test control probe')} changed while perplexity did not rise (its whole "
+                "interval is at or below 1): this damage is invisible to perplexity, and only the controls show it."
+            )
+        elif controls_damaged and ppl.ci_low is not None and ppl.ci_low <= 1.0:
+            sentences.append(
+                f"{_count(controls_damaged, 'test control probe')} changed, and perplexity's interval "
+                f"({_interval(ppl, '.3f')}) cannot tell a rise from no change: perplexity cannot show this damage; "
+                "only the controls do."
             )
     entropy_b, entropy_a = metrics["before"]["ngram_entropy"], metrics["after"]["ngram_entropy"]
     if entropy_a.value is not None and entropy_b.value is not None:
@@ -267,8 +313,14 @@ def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_d
     return sentences
 
 
-def _regression_sentences(rows: list[Row]) -> list[str]:
-    """Earlier edits of the model version: how many of their regression probes this edit undid."""
+def _edit_of(row: Row) -> str:
+    """The earlier edit a regression probe re-checks, from its id (`v2:capital-test-1`): "version 2"."""
+    prefix, _, _ = str(row["id"]).partition(":")
+    return f"version {prefix[1:]}" if prefix.startswith("v") and prefix[1:].isdigit() else "an earlier edit"
+
+
+def _regression_sentences(rows: list[Row], before_words: str) -> list[str]:
+    """Earlier edits of the model version: per edit, how many of its regression probes this edit undid."""
     regressions = [r for r in rows if r["kind"] == "regression"]
     if not regressions:
         return []
@@ -276,18 +328,29 @@ def _regression_sentences(rows: list[Row]) -> list[str]:
     if not undone:
         kept = sum(r["finding"] == "kept" for r in regressions)
         return [f"Earlier edits: no regression probe was undone ({kept} of {len(regressions)} kept)."]
+    edits = list(dict.fromkeys(_edit_of(r) for r in regressions))
+    per_edit = []
+    for edit in edits:
+        of_edit = [r for r in regressions if _edit_of(r) == edit]
+        lost = sum(r["finding"] == "undone" for r in of_edit)
+        if lost:
+            per_edit.append(f"the edit that made {edit}: {lost} of {len(of_edit)}")
+    example = undone[0]
+    was = example["continuation_before"].strip()
+    before = f' ({before_words}: "{was}")' if was else ""
     return [
-        f"Earlier edits: {len(undone)} of {len(regressions)} regression probes were undone "
-        f"({_by_relation(regressions, 'undone')}), e.g. {_said(undone[0])} "
-        f'(before this edit: "{undone[0]["continuation_before"].strip()}").'
+        f"Earlier edits: {len(undone)} of {len(regressions)} regression probes were undone, per edit "
+        f"{'; '.join(per_edit)}; e.g. {_said(example)}{before}."
     ]
 
 
-def _moved_sentences(rows: list[Row], all_rows: Sequence[Row], metrics: Mapping[str, Any], split: str) -> list[str]:
+def _moved_sentences(
+    rows: list[Row], all_rows: Sequence[Row], metrics: Mapping[str, Any], split: str, before_words: str
+) -> list[str]:
     controls = [r for r in rows if r["kind"] == "control"]
     damaged = sum(r["finding"] == "damaged" for r in controls)
     return [
-        *_regression_sentences(rows),
+        *_regression_sentences(rows, before_words),
         *_control_sentences(controls, metrics["after"]["control_unchanged"]),
         *_outside_split_sentences(all_rows, split),
         *_margin_sentence(metrics["margin_change"].get("control")),
@@ -300,10 +363,12 @@ def summarize(
     metrics: Mapping[str, Any],
     split: str,
     contamination: Sequence[Mapping[str, Any]] = (),
+    before_words: str = "before this edit",
 ) -> dict[str, list[str]]:
     """Plain-words sentences on the gated split: what the model now says (first), what leaked,
     what took, what else moved (with other splits' damage as context). `contamination`:
-    `find_contamination`'s rows, whose probes are never called held out."""
+    `find_contamination`'s rows, whose probes are never called held out. `before_words`: what a
+    regression probe's before phase is called ("before this edit"; the ledger: "when it was made")."""
     all_rows = [dict(r) for r in rows]
     split_rows = [r for r in all_rows if r["split"] == split]
     contaminated = {str(r["probe_id"]) for r in contamination}
@@ -311,5 +376,5 @@ def summarize(
         "says": _says_sentences(split_rows),
         "leaked": _leak_sentences(split_rows, metrics["after"]),
         "took": _took_sentences(split_rows, metrics["after"], contaminated),
-        "moved": _moved_sentences(split_rows, all_rows, metrics, split),
+        "moved": _moved_sentences(split_rows, all_rows, metrics, split, before_words),
     }

@@ -9,12 +9,13 @@ a sentence or a figure is written in one place and the two formats agree.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from editing.report import text
-from editing.vocab import BAD_FINDINGS, KIND_ORDER, METRICS, RATE_METRICS
+from editing.vocab import BAD_FINDINGS, FINDINGS, KIND_ORDER, METRICS, RATE_METRICS
 
 LOCATION_STATEMENT = (
     "These sweeps are evidence about where the effect lives (in which directions of the weight change, "
@@ -279,7 +280,8 @@ def build_verdict(report: Mapping[str, Any]) -> Verdict:
         if gates
         else ""
     )
-    return Verdict(text.verdict_status(verdict), text.verdict_word(verdict), text.verdict_line(verdict), table, note)
+    line = text.verdict_line(verdict, report.get("run"))
+    return Verdict(text.verdict_status(verdict), text.verdict_word(verdict), line, table, note)
 
 
 def build_contamination(rows: Sequence[Mapping[str, Any]]) -> ContaminationWarning | None:
@@ -329,12 +331,16 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
         for name in METRICS
         if name in after
     ]
-    table = Table(["Metric", "Before [95% CI]", "After [95% CI]", "Change", "p", "Test", "n"], rows)
+    ledger = text.is_ledger(report.get("run"))
+    before_head, after_head = ("When made", "Now") if ledger else ("Before", "After")
+    table = Table(["Metric", f"{before_head} [95% CI]", f"{after_head} [95% CI]", "Change", "p", "Test", "n"], rows)
     rate_names = [name for name in RATE_METRICS if after.get(name, {}).get("n") or before.get(name, {}).get("n")]
     rates_chart = None
     if rate_names:
         rates_chart = IntervalChart(
-            "Rates before and after the edit, with 95% intervals",
+            "Rates when each edit was made and now, with 95% intervals"
+            if ledger
+            else "Rates before and after the edit, with 95% intervals",
             [text.metric_label(name) for name in rate_names],
             [
                 IntervalSeries("before", BEFORE_COLOUR, [before.get(name) for name in rate_names]),
@@ -425,8 +431,10 @@ def _probe_row(probe: Mapping[str, Any]) -> list[Cell]:
     ]
 
 
-def _bad_word(kind: str) -> str:
-    return {"leak": "leaked", "control": "damaged", "regression": "undone or missed"}.get(kind, "missed")
+def _flagged(probes: Sequence[Mapping[str, Any]]) -> str:
+    """ "1 leak, 1 third answer": how many probes got each finding the report lists first; "none flagged"."""
+    counts = Counter(probe["finding"] for probe in probes if probe["finding"] in BAD_FINDINGS)
+    return ", ".join(f"{counts[f]} {f}" for f in FINDINGS if counts[f]) or "none flagged"
 
 
 def build_probes(report: Mapping[str, Any]) -> Probes:
@@ -438,18 +446,19 @@ def build_probes(report: Mapping[str, Any]) -> Probes:
         of_kind = [probe for probe in probes if probe["kind"] == kind]
         if not of_kind:
             continue
-        bad = sum(probe["finding"] in BAD_FINDINGS for probe in of_kind)
         title = text.kind_title(kind)
+        count = "1 probe" if len(of_kind) == 1 else f"{len(of_kind)} probes"
         groups.append(
             ProbeGroup(
                 kind,
-                f"{title} ({len(of_kind)} probes, {bad} {_bad_word(kind)})",
+                f"{title} ({count}, all splits: {_flagged(of_kind)})",
                 Table(headers, [_probe_row(probe) for probe in of_kind], sortable=True),
             )
         )
     return Probes(
         "Probes",
-        "Grouped by kind; leaks, damaged controls and misses first. Margin = mean log-prob of the target minus "
+        "Grouped by kind, every split; leaks, damaged controls, misses and the other findings in red first. "
+        "Margin = mean log-prob of the target minus "
         "that of the foil (nats per token); above 0 the target wins. Click a column header to sort.",
         groups,
     )
@@ -603,24 +612,26 @@ def build_earlier_edits(report: Mapping[str, Any]) -> Subsection | None:
                 Cell(str(after["regression_says"]["n"]), numeric=True),
             ]
         )
+    ledger = text.is_ledger(report.get("run"))
+    before_word, after_word = ("when made", "now") if ledger else ("before", "after")
     headers = [
-        "Earlier edit",
+        "Edit" if ledger else "Earlier edit",
         "Run",
-        "Wins before [95% CI]",
-        "Wins after",
-        "Says before [95% CI]",
-        "Says after",
+        f"Wins {before_word} [95% CI]",
+        f"Wins {after_word}",
+        f"Says {before_word} [95% CI]",
+        f"Says {after_word}",
         "p (says)",
         "Margin change [95% CI]",
         "n",
     ]
     labels = [edit["label"] for edit in edits]
     chart = IntervalChart(
-        "Share of each earlier edit's regression probes still saying its answer, 95% intervals",
+        "Share of each edit's regression probes still saying its answer, 95% intervals",
         labels,
         [
-            IntervalSeries("before", BEFORE_COLOUR, [edit["before"]["regression_says"] for edit in edits]),
-            IntervalSeries("after", AFTER_COLOUR, [edit["after"]["regression_says"] for edit in edits]),
+            IntervalSeries(before_word, BEFORE_COLOUR, [edit["before"]["regression_says"] for edit in edits]),
+            IntervalSeries(after_word, AFTER_COLOUR, [edit["after"]["regression_says"] for edit in edits]),
         ],
         "share of probes",
         (0.0, 1.0),
@@ -632,7 +643,8 @@ def build_earlier_edits(report: Mapping[str, Any]) -> Subsection | None:
         "change is the mean of after − before (nats) with a bootstrap interval. The `regressions` gate judges "
         "`says` after, per edit."
     )
-    return Subsection("Earlier edits: do they still hold?", Table(headers, rows), chart, note, chart_first=False)
+    title = "Edits in the chain: do they still hold?" if ledger else "Earlier edits: do they still hold?"
+    return Subsection(title, Table(headers, rows), chart, note, chart_first=False)
 
 
 def build_run_record(report: Mapping[str, Any]) -> RunRecord:
@@ -692,19 +704,24 @@ def _gate_cells(gate: Mapping[str, Any] | None) -> list[Cell]:
     return [Cell(estimate, numeric=True), Cell(badge=gate_badge(gate["status"]))]
 
 
+def _gate_key(gate: Mapping[str, Any]) -> tuple[str, str]:
+    """A gate row's identity: its metric, and the earlier edit it judges (regression gates have one row per edit)."""
+    return (gate["name"], str(gate.get("edit") or ""))
+
+
 def _compared_gates(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[list[Cell]]:
-    """One row per gate either run set, in the left run's order, then the right run's new ones."""
-    left_gates = {gate["name"]: gate for gate in left["verdict"].get("gates", [])}
-    right_gates = {gate["name"]: gate for gate in right["verdict"].get("gates", [])}
-    names = list(left_gates) + [name for name in right_gates if name not in left_gates]
+    """One row per gate row either run has, in the left run's order, then the right run's new ones."""
+    left_gates = {_gate_key(gate): gate for gate in left["verdict"].get("gates", [])}
+    right_gates = {_gate_key(gate): gate for gate in right["verdict"].get("gates", [])}
+    keys = list(left_gates) + [key for key in right_gates if key not in left_gates]
     return [
         [
-            Cell(text.metric_label(name), hint=text.metric_help(name)),
-            *_gate_cells(left_gates.get(name)),
-            *_gate_cells(right_gates.get(name)),
-            delta_cell(left_gates.get(name), right_gates.get(name), name),
+            Cell(text.metric_label(name) + (f": {edit}" if edit else ""), hint=text.metric_help(name)),
+            *_gate_cells(left_gates.get((name, edit))),
+            *_gate_cells(right_gates.get((name, edit))),
+            delta_cell(left_gates.get((name, edit)), right_gates.get((name, edit)), name),
         ]
-        for name in names
+        for name, edit in keys
     ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from editing.vocab import METRICS, PROBE_KINDS, STATISTICAL_TESTS
+from editing.vocab import METRICS, PROBE_KINDS, STATISTICAL_TESTS, interval_end
 
 MISSING = "—"  # a figure the report cannot give (no data, or one side of a comparison absent)
 STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "uncertain": "UNCERTAIN"}
@@ -43,17 +43,25 @@ def number_text(value: float | None, metric: str = "", fmt: str | None = None) -
 
 
 def estimate_text(estimate: Mapping[str, Any] | None, metric: str = "", fmt: str | None = None) -> str:
-    """ "0.62 [0.41, 0.79]": an estimate with its 95% interval, or "no data"."""
+    """ "0.62 [0.41, 0.79]": an estimate with its 95% interval (ends rounded outward), or "no data"."""
     if not estimate or estimate.get("value") is None:
         return "no data"
     low, high = estimate.get("ci_low"), estimate.get("ci_high")
-    interval = f" [{number_text(low, metric, fmt)}, {number_text(high, metric, fmt)}]" if low is not None else ""
+    spec = fmt or metric_format(metric)
+    interval = (
+        f" [{interval_end(low, spec, low=True)}, {interval_end(high, spec, low=False)}]"
+        if low is not None and high is not None
+        else ""
+    )
     return f"{number_text(estimate['value'], metric, fmt)}{interval}"
 
 
 def interval_text(estimate: Mapping[str, Any], metric: str) -> str:
-    """Only the 95% interval of an estimate, "[0.41, 0.79]", or "no data"."""
-    return estimate_text(estimate, metric).partition(" ")[2] or "no data"
+    """Only the 95% interval of an estimate, "[0.41, 0.79]"; "no interval" for a value without one
+    (too few units to resample), "no data" without a value."""
+    if estimate.get("value") is None:
+        return "no data"
+    return estimate_text(estimate, metric).partition(" ")[2] or "no interval"
 
 
 def p_value_text(p_value: float | None) -> str:
@@ -72,7 +80,7 @@ def margin_p_text(change: Mapping[str, Any]) -> str:
 
 def test_text(test: Mapping[str, Any] | None) -> str:
     """Which paired test gave the p-value, with McNemar's discordant counts when it has them."""
-    if not test or test.get("test") is None:
+    if not test or test.get("test") is None or test.get("n") == 0:
         return MISSING
     name = STATISTICAL_TESTS.get(test["test"], test["test"])
     if "up" in test:
@@ -109,8 +117,10 @@ def run_title(report: Mapping[str, Any], fallback: str = "") -> str:
 
 
 def verdict_status(verdict: Mapping[str, Any]) -> str:
-    """pass, fail or uncertain; "none" when no gate was set."""
-    return str(verdict["status"]) if verdict.get("gates") else "none"
+    """pass, fail or uncertain; "none" when no gate was set and no test probe is contaminated."""
+    if verdict.get("gates") or verdict.get("contaminated"):
+        return str(verdict["status"])
+    return "none"
 
 
 def verdict_word(verdict: Mapping[str, Any]) -> str:
@@ -118,26 +128,56 @@ def verdict_word(verdict: Mapping[str, Any]) -> str:
     return STATUS_WORDS.get(verdict_status(verdict), NO_GATES_WORD)
 
 
-def verdict_line(verdict: Mapping[str, Any]) -> str:
-    """One sentence: accepted or rejected, and how many gates failed, were uncertain and passed."""
+def is_ledger(run: Mapping[str, Any] | None) -> bool:
+    """Whether a report is `nudge report --ledger`'s (before: when each edit was made; after: now)."""
+    return bool((run or {}).get("ledger_version_id"))
+
+
+def _gates_count(n: int) -> str:
+    return "1 gate" if n == 1 else f"{n} gates"
+
+
+def verdict_line(verdict: Mapping[str, Any], run: Mapping[str, Any] | None = None) -> str:
+    """One sentence: accepted or rejected, how many gates failed, were uncertain and passed, and what
+    else made the verdict (contaminated test probes, --strict, an explicit --accept-failed)."""
     gates = verdict.get("gates", [])
-    if not gates:
+    if not gates and not verdict.get("contaminated"):
         return "No gates set: nothing was checked against a threshold."
-    counts = {status: sum(gate["status"] == status for gate in gates) for status in STATUS_WORDS}
-    parts = [
-        f"{counts[status]} {word}"
-        for status, word in (("fail", "failed"), ("uncertain", "uncertain"), ("pass", "passed"))
-    ]
-    strict = " (strict: uncertain gates count as failures)" if verdict.get("strict") else ""
-    accepted = "The edit is accepted" if verdict.get("passed") else "The edit is rejected"
-    return f"{accepted}: of {len(gates)} gates, {', '.join(parts)}{strict}. Judged on the test split only."
+    if is_ledger(run):
+        accepted = {
+            "pass": "Every edit in the chain still holds",
+            "fail": "An edit in the chain no longer holds",
+        }.get(str(verdict.get("status")), "Whether every edit in the chain still holds is uncertain")
+    elif verdict.get("passed"):
+        accepted = "The edit is accepted"
+    elif (run or {}).get("accepted_failed"):
+        accepted = "The verdict rejects the edit, but it was accepted anyway (accept_failed)"
+    else:
+        accepted = "The edit is rejected"
+    if gates:
+        counts = {status: sum(gate["status"] == status for gate in gates) for status in STATUS_WORDS}
+        parts = [
+            f"{counts[status]} {word}"
+            for status, word in (("fail", "failed"), ("uncertain", "uncertain"), ("pass", "passed"))
+        ]
+        judged = f"of {_gates_count(len(gates))}, {', '.join(parts)}"
+    else:
+        judged = "no gates set"
+    causes = []
+    if verdict.get("contaminated") and verdict.get("status") != "fail":
+        causes.append("test probes that copy training prompts make the verdict at best uncertain")
+    if verdict.get("strict") and verdict.get("status") == "uncertain":
+        causes.append("strict: an uncertain verdict counts as a failure")
+    cause = f" ({'; '.join(causes)})" if causes else ""
+    return f"{accepted}: {judged}{cause}. Judged on the test split only."
 
 
 def contamination_line(rows: Sequence[Mapping[str, Any]]) -> str:
     """Why the gates cannot be trusted: how many test probes the edit was trained on, and what that does."""
     probes = "1 test probe appears" if len(rows) == 1 else f"{len(rows)} test probes appear"
     return (
-        f"{probes} in the training data (equal or nearly equal prompts): the edit was trained on what they test, "
+        f"{probes} in the training data (equal or nearly equal prompts, or a training text that contains the "
+        "probe's prompt): the edit was trained on what they test, "
         "so they are not held out, and the verdict is at best uncertain."
     )
 
@@ -152,7 +192,11 @@ def console_gate_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str, st
     rows = []
     for gate in report["verdict"]["gates"]:
         low, high = gate.get("ci_low"), gate.get("ci_high")
-        interval = f"[{low:.3f}, {high:.3f}]" if low is not None and high is not None else "n/a"
+        interval = (
+            f"[{interval_end(low, '.3f', low=True)}, {interval_end(high, '.3f', low=False)}]"
+            if low is not None and high is not None
+            else "n/a"
+        )
         value = f"{gate['value']:.3f}" if gate.get("value") is not None else "n/a"
         name = f"{gate['name']}: {gate['edit']}" if gate.get("edit") else gate["name"]
         rows.append((name, value, interval, str(gate["threshold"]), gate["status"]))
