@@ -15,6 +15,11 @@ event stream that its reader polls every 50 ms. So the same clients also call a 
 empty Gradio app served the same way, and the table prints it as its own row: "ratio" is app / store,
 "over floor" is (app - no-op) / store, the app's own work measured against the store's.
 Targets: p95 submit < 150 ms with 8 annotators; ratio < 5.
+
+Where the time goes: the last column is the CPU each call costs, the server process's (read from
+/proc, less what it burns idle over the same wall time: Gradio's queue polls every millisecond) plus
+the clients' (this process). With n annotators on c cores no call can come back faster, on average,
+than about n x that CPU / c, whatever the app does; the bench prints that bound for the no-op.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -44,6 +50,39 @@ ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_S = 120.0
 
 Timings = dict[str, list[float]]
+IDLE_SAMPLE_S = 3.0  # how long the server's idle CPU is read before timing
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuPerCall:
+    """CPU milliseconds per call: the server's (less its idle rate) and the clients'."""
+
+    server_ms: float
+    client_ms: float
+
+    @property
+    def total_ms(self) -> float:
+        return self.server_ms + self.client_ms
+
+
+def cpu_per_call(pid: int, calls: Callable[[], Timings]) -> tuple[Timings, CpuPerCall]:
+    """Run `calls` (which times its calls) and charge the CPU spent meanwhile to each call."""
+    idle_start = process_cpu_s(pid)
+    time.sleep(IDLE_SAMPLE_S)
+    idle_per_s = (process_cpu_s(pid) - idle_start) / IDLE_SAMPLE_S
+    server_start, client_start, wall_start = process_cpu_s(pid), time.process_time(), time.perf_counter()
+    times = calls()
+    wall = time.perf_counter() - wall_start
+    count = sum(len(samples) for samples in times.values())
+    server = max(0.0, process_cpu_s(pid) - server_start - idle_per_s * wall)
+    return times, CpuPerCall(1000 * server / count, 1000 * (time.process_time() - client_start) / count)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -94,8 +133,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(command: list[str], port: int) -> Iterator[str]:
-    """Run a server `command` in its own process (as `nudge ui` runs), until it answers on `port`."""
+def served(command: list[str], port: int) -> Iterator[tuple[str, int]]:
+    """Run a server `command` in its own process (as `nudge ui` runs), until it answers on `port`;
+    its URL and process id."""
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/"
@@ -112,7 +152,7 @@ def served(command: list[str], port: int) -> Iterator[str]:
                     seconds = f"{STARTUP_TIMEOUT_S:.0f} s"
                     raise RuntimeError(f"{' '.join(command)} did not answer on {url} in {seconds}") from None
                 time.sleep(0.2)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -125,10 +165,10 @@ def clients(url: str, n: int) -> list:  # -> list[gradio_client.Client]
     return [Client(url, auth=(f"a{i}", PASSWORD), verbose=False, ssl_verify=False) for i in range(n)]
 
 
-def through_app(home: Path, n: int, items: int) -> Timings:
+def through_app(home: Path, n: int, items: int) -> tuple[Timings, CpuPerCall]:
     prepared_store(home, n).close()
     port = free_port()
-    with served([sys.executable, "-m", "editing.cli", "ui", "--port", str(port)], port) as url:
+    with served([sys.executable, "-m", "editing.cli", "ui", "--port", str(port)], port) as (url, pid):
         sessions = clients(url, n)
 
         def work(i: int, times: Timings) -> None:
@@ -136,7 +176,7 @@ def through_app(home: Path, n: int, items: int) -> Timings:
                 timed(times["next"], lambda: sessions[i].predict(api_name="/label_next"))
                 timed(times["submit"], lambda: sessions[i].predict("up", "", [], "", api_name="/label_submit"))
 
-        return run_annotators(n, work)
+        return cpu_per_call(pid, lambda: run_annotators(n, work))
 
 
 def serve_floor(port: int, annotators: int) -> None:
@@ -152,17 +192,17 @@ def serve_floor(port: int, annotators: int) -> None:
     app.launch(server_port=port, auth=[(f"a{i}", PASSWORD) for i in range(annotators)], quiet=True)
 
 
-def through_floor(n: int, items: int) -> Timings:
+def through_floor(n: int, items: int) -> tuple[Timings, CpuPerCall]:
     port = free_port()
     code = f"from bench.ui_bench import serve_floor; serve_floor({port}, {n})"
-    with served([sys.executable, "-c", code], port) as url:
+    with served([sys.executable, "-c", code], port) as (url, pid):
         sessions = clients(url, n)
 
         def work(i: int, times: Timings) -> None:
             for _ in range(2 * items):
                 timed(times["no-op"], lambda: sessions[i].predict(api_name="/noop"))
 
-        return run_annotators(n, work)
+        return cpu_per_call(pid, lambda: run_annotators(n, work))
 
 
 def through_store(home: Path, n: int, items: int) -> Timings:
@@ -188,18 +228,26 @@ def ms(samples: list[float]) -> list[float]:
     return [1000 * t for t in samples]
 
 
-def table(n: int, app: Timings, store: Timings, floor: Timings) -> list[str]:
+def cpu_text(cpu: CpuPerCall) -> str:
+    return f"{cpu.server_ms:.1f} + {cpu.client_ms:.1f}"
+
+
+def table(n: int, app: tuple[Timings, CpuPerCall], store: Timings, floor: tuple[Timings, CpuPerCall]) -> list[str]:
     """This many annotators' rows: the no-op floor, then submit and next against the store."""
-    floor_ms = ms(floor["no-op"])
+    (app_times, app_cpu), (floor_times, floor_cpu) = app, floor
+    floor_ms = ms(floor_times["no-op"])
     floor_p50 = statistics.median(floor_ms)
-    rows = [f"| {n} | no-op (gradio_client floor) | {floor_p50:.1f} | {percentile(floor_ms, 0.95):.1f} | | | | |"]
+    rows = [
+        f"| {n} | no-op (gradio_client floor) | {floor_p50:.1f} | {percentile(floor_ms, 0.95):.1f} "
+        f"| | | | | {cpu_text(floor_cpu)} |"
+    ]
     for op in ("submit", "next"):
-        app_ms, store_ms = ms(app[op]), ms(store[op])
+        app_ms, store_ms = ms(app_times[op]), ms(store[op])
         app_p50, store_p50 = statistics.median(app_ms), statistics.median(store_ms)
         rows.append(
             f"| {n} | {op} | {app_p50:.1f} | {percentile(app_ms, 0.95):.1f} | {store_p50:.1f} "
             f"| {percentile(store_ms, 0.95):.1f} | {app_p50 / store_p50:.1f}x "
-            f"| {max(0.0, app_p50 - floor_p50) / store_p50:.1f}x |"
+            f"| {max(0.0, app_p50 - floor_p50) / store_p50:.1f}x | {cpu_text(app_cpu)} (next and submit) |"
         )
     return rows
 
@@ -208,7 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=40, help="items each annotator judges (at most 73)")
     args = parser.parse_args()
-    rows = []
+    rows, bounds = [], []
     for n in (1, 8):
         with tempfile.TemporaryDirectory() as tmp:
             toy_workspace(Path(tmp))
@@ -216,11 +264,21 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             toy_workspace(Path(tmp))
             store = through_store(Path(tmp), n, args.items)
-        rows += table(n, app, store, through_floor(n, args.items))
+        floor = through_floor(n, args.items)
+        rows += table(n, app, store, floor)
+        cores = os.cpu_count() or 1
+        bounds.append(
+            f"{n} annotator(s) on {cores} cores: a no-op call costs {floor[1].total_ms:.1f} ms of CPU, so calls "
+            f"cannot average under {n * floor[1].total_ms / min(n, cores):.0f} ms, before any polling wait"
+        )
     print(f"## The app through gradio_client vs the store, {args.items} items per annotator\n")
-    print("| annotators | operation | app p50 ms | app p95 ms | store p50 ms | store p95 ms | p50 ratio | over floor |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| annotators | operation | app p50 ms | app p95 ms | store p50 ms | store p95 ms | p50 ratio | over floor "
+        "| CPU ms per call (server + clients) |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
+    print("\n" + ".\n".join(bounds) + ".")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"\n{platform.python_implementation()} {platform.python_version()}, {platform.machine()}, "
