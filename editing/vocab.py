@@ -320,12 +320,17 @@ FINDINGS: dict[str, Finding] = {
             "regression probe: the earlier edit held before (its answer won, and was said where a continuation was "
             "recorded) and no longer does",
         ),
-        Finding("damaged", True, "control probe: its continuation changed (to anything) or the old answer lost"),
+        Finding(
+            "damaged",
+            True,
+            "control probe: its continuation changed (to anything), or its margin flipped either way "
+            "(the old answer lost, or a control that failed before now passes)",
+        ),
         Finding(
             "failing",
             True,
-            "control probe: the old answer already lost to the foil before the edit and the continuation did not "
-            "change; it did not move, but `control_unchanged` does not count it as held",
+            "control probe: the foil already beat the target before the edit and still does, and the continuation "
+            "did not change; `control_unchanged` does not count it as held",
         ),
     )
 }

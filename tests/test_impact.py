@@ -35,6 +35,7 @@ from editing.impact import (
     rate_metrics,
     wilson_interval,
 )
+from editing.impact.regressions import EarlierEdit
 from editing.probes import Probe, ProbeScore
 
 DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
@@ -113,8 +114,10 @@ def test_paired_bootstrap_interval_and_p_value() -> None:
     noise, p_noise = paired_bootstrap(before, before + rng.normal(scale=0.5, size=50))
     assert noise.ci_low < 0 < noise.ci_high
     assert p_noise > 0.05
-    same, p_same = paired_bootstrap([1.0, 2.0], [1.0, 2.0])
+    same, p_same = paired_bootstrap([1.0, 2.0] * 3, [1.0, 2.0] * 3)
     assert (same.value, p_same) == (0.0, 1.0)
+    few, p_few = paired_bootstrap([1.0, 2.0], [3.0, 4.0])  # two pairs once gave [2.00, 2.00], p < 0.001
+    assert (few.value, few.ci_low, few.ci_high, p_few) == (2.0, None, None, None)
     with pytest.raises(ValueError, match="differ in length"):
         paired_bootstrap([1.0], [1.0, 2.0])
 
@@ -163,7 +166,9 @@ def test_ngram_entropy_by_hand() -> None:
 
 def test_paired_entropy_jackknife_by_hand() -> None:
     before = ["the dog says woof", "the cat says meow", "a cow says moo", "the owl says hoot"]
+    before += ["the pig says oink", "a duck says quack"]
     after = ["the dog says meow", "the cat says meow", "the dog says meow", "the owl says hoot"]
+    after += ["the dog says meow", "a duck says quack"]
     estimate_b, estimate_a, p = paired_entropy(before, after)
     k = len(before)
 
@@ -179,6 +184,8 @@ def test_paired_entropy_jackknife_by_hand() -> None:
     assert 0 < p < 1
     same_b, same_a, p_same = paired_entropy(before, before)
     assert same_b == same_a and p_same == 1.0
+    few_b, few_a, p_few = paired_entropy(before[:2], after[:2])  # two prompts: values, no intervals, no p
+    assert few_b.ci_low is None and few_a.ci_high is None and p_few is None and few_b.value > 0
 
 
 # --- gates -------------------------------------------------------------------------------------
@@ -419,7 +426,9 @@ def test_a_control_that_already_failed_and_did_not_move_is_not_called_changed() 
     assert sections["metrics"]["after"]["control_unchanged"]["value"] == 0.0  # the metric as defined
     moved_text = " ".join(sections["summary"]["moved"])
     assert "1 of 2 test control probes changed" in moved_text
-    assert "1 test control probe did not move but already failed before the edit" in moved_text
+    assert (
+        "1 test control probe already failed before the edit (the foil beat the target before and after" in moved_text
+    )
     quiet = measure_impact(before[:1], after[:1])["summary"]["moved"]
     assert quiet[0].startswith("No test control probe changed (0 of 1)") and "already failed" in quiet[1]
 
@@ -432,9 +441,14 @@ def test_a_margin_win_whose_greedy_answer_is_the_old_one_is_not_called_took() ->
     assert {row["id"]: row["finding"] for row in sections["probes"]} == {"e": "says old", "l": "says old"}
     summary = sections["summary"]
     assert summary["leaked"][0].startswith(
-        "By margin no leak probe prefers the old answer after the edit, yet the model still says it on 1 of 1"
+        "By margin no leak probe prefers the old answer after the edit, yet on 1 of 1 the model still says the old"
     )
     assert "Yet on 1 of them the model still says the old answer" in summary["took"][0]
+    # said the new answer before the edit and the old one after: "now", never "still"
+    before = [score(edit, 1.0, " new"), score(leak, 1.0, " new")]
+    summary = measure_impact(before, after)["summary"]
+    assert "yet on 1 of 1 the model now says the old answer" in summary["leaked"][0]
+    assert "Yet on 1 of them the model now says the old answer" in summary["took"][0]
 
 
 def test_perplexity_is_said_not_to_rise_only_when_its_whole_interval_is_at_or_below_one() -> None:
@@ -457,8 +471,12 @@ def test_regressions_are_summarised_per_earlier_edit() -> None:
     before = [score(p, 1.0, " new") for p in a + b]
     after = [score(p, -1.0, " old") for p in a] + [score(p, 1.0, " new") for p in b]
     moved = measure_impact(before, after)["summary"]["moved"][0]
-    assert moved.startswith("Earlier edits: 3 of 33 regression probes were undone, per edit the edit that made ")
-    assert "version 2: 3 of 3" in moved and "version 3" not in moved
+    assert moved.startswith("Earlier edits: 3 of 33 regression probes were undone, per edit version 2: 3 of 3;")
+    assert "version 3" not in moved
+    labelled = measure_impact(before, after, earlier_edits=[EarlierEdit("swap", 2, 5, tuple(p.id for p in a))])[
+        "summary"
+    ]["moved"][0]
+    assert "per edit swap (version 2): 3 of 3;" in labelled
     assert '(before this edit: "new")' in moved
 
 
@@ -468,6 +486,23 @@ def test_regressions_at_zero_turn_the_per_edit_gate_off() -> None:
     assert [(g["edit"], g["status"]) for g in on["gates"]] == [("swap (version 2)", "uncertain")]
     off = evaluate_gates({"regressions": ">= 0"}, {}, by_edit=by_edit)
     assert off["gates"] == [] and off["status"] == "pass"
+
+
+def test_a_control_that_failed_before_and_now_passes_has_moved() -> None:
+    control = probe("c", "control", relation="sound")
+    sections = measure_impact([score(control, -1.0, " moo")], [score(control, 1.0, " moo")])
+    assert [row["finding"] for row in sections["probes"]] == ["damaged"]
+    assert sections["metrics"]["after"]["control_unchanged"]["value"] == 0.0
+    moved = " ".join(sections["summary"]["moved"])
+    assert "1 of 1 test control probe changed" in moved and 'now prefers "new" over "old"' in moved
+
+
+def test_sentences_name_the_split_they_were_measured_on() -> None:
+    control = probe("c", "control", split="val", relation="sound")
+    sections = measure_impact([score(control, 1.0, " moo")], [score(control, 1.0, " meow")], split="val")
+    assert sections["summary"]["moved"][0].startswith("1 of 1 val control probe changed")
+    assert sections["summary"]["leaked"][0].startswith("No leak probes in the val split")
+    assert sections["verdict"]["split"] == "val"
 
 
 def test_bad_gate_fails_before_any_work() -> None:

@@ -181,7 +181,7 @@ def test_undoing_an_earlier_edit_fails_the_regressions_gate(chain) -> None:
     undone = [row for row in report["probes"] if row["finding"] == "undone"]
     assert undone and all(row["kind"] == "regression" and row["id"].startswith("v") for row in undone)
     moved = " ".join(report["summary"]["moved"])
-    assert f"per edit the edit that made version {runs['swap_version']}: " in moved  # counted per earlier edit
+    assert f"per edit swap-dog-cat (version {runs['swap_version']}): " in moved  # counted per earlier edit
     markdown = (home / "reports" / str(runs["undo"]) / "report.md").read_text()
     assert "## Earlier edits" in markdown and "swap-dog-cat (version" in markdown
     html = (home / "reports" / str(runs["undo"]) / "report.html").read_text()

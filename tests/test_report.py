@@ -289,7 +289,11 @@ def test_verdict_lines_name_what_made_the_verdict() -> None:
     assert verdict_line(failed, {"accepted_failed": True}).startswith(
         "The verdict rejects the edit, but it was accepted anyway (accept_failed)"
     )
-    assert verdict_line(failed, {"ledger_version_id": 7}).startswith("An edit in the chain no longer holds")
+    assert verdict_line(failed, {"ledger_version_id": 7}).startswith(
+        "An edit in the chain fails its regressions gate (it no longer holds): of 1 gate, 1 failed"
+    )
+    assert verdict_line({"status": "pass", "passed": True, "gates": []}).startswith("No gate was judged")
+    assert verdict_line(clean | {"split": "val"}).endswith("Judged on the val split only.")
 
 
 def test_interval_ends_are_rounded_outward() -> None:

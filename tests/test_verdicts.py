@@ -185,7 +185,7 @@ def test_still_prefers_only_when_it_preferred_before_and_damage_outside_the_test
     assert '"Q now" now prefers "old" over "new"' in leaked
     moved = " ".join(summary["moved"])
     assert "No test control probe changed (0 of 1)" in moved
-    assert "Outside the test split (context, not gated): 1 of 1 val control probes changed" in moved
+    assert "Outside the test split (context, not gated): 1 of 1 val control probe changed" in moved
     assert '"The sound a sheep makes is" now continues "woof" (was "baa")' in moved
 
 

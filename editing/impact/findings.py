@@ -17,8 +17,8 @@ def _finding(before: ProbeScore, after: ProbeScore) -> str:
     if kind == "control":
         if control_held(before, after):
             return "held"
-        if not before.success and after.continuation == before.continuation:
-            return "failing"  # it did not move: the old answer had already lost before the edit
+        if not before.success and not after.success and after.continuation == before.continuation:
+            return "failing"  # the foil already won before the edit, and nothing it says changed
         return "damaged"
     if kind == "regression":
         held_before, held_after = (s.success and s.says in (None, "target") for s in (before, after))

@@ -140,6 +140,7 @@ def paired_entropy(
     n-grams, so bootstrap replicates of a diversity measure sit below the estimate
     (their percentile interval can miss it altogether). The p-value tests the
     paired change after - before with the jackknife standard error of the difference.
+    Below MIN_BOOTSTRAP_UNITS prompts: the values only, no intervals, no p.
     """
     if len(before) != len(after):
         raise ValueError(f"paired generations differ in length: {len(before)} before, {len(after)} after")
@@ -147,7 +148,7 @@ def paired_entropy(
     if k == 0:
         return no_data(), no_data(), None
     value_b, value_a = ngram_entropy(before, n), ngram_entropy(after, n)
-    if k < 2:
+    if k < MIN_BOOTSTRAP_UNITS:  # two prompts once gave a zero-width interval, a passing gate and p < 0.001
         return Estimate(value_b, None, None, k), Estimate(value_a, None, None, k), None
     vocabulary: dict[tuple[str, ...], int] = {}
     counts_b = _entropy_matrix(before, n, vocabulary)

@@ -67,6 +67,7 @@ def evaluate_gates(
     strict: bool = False,
     contaminated: bool = False,
     by_edit: Mapping[str, Mapping[str, Estimate]] | None = None,
+    split: str = "test",
 ) -> dict[str, Any]:
     """The verdict: each gate judged on its metric's interval, and whether the edit passes.
 
@@ -101,7 +102,7 @@ def evaluate_gates(
         "passed": passed,
         "status": status,
         "strict": strict,
-        "split": "test",
+        "split": split,  # the split `metrics` were computed on
         "contaminated": contaminated,
         "gates": rows,
     }

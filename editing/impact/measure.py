@@ -92,6 +92,7 @@ def measure_impact(
         strict=strict,
         contaminated=contaminated or bool(contamination),
         by_edit=after_estimates(edits),
+        split=split,
     )
     return {
         "metrics": {
@@ -104,6 +105,13 @@ def measure_impact(
         },
         "verdict": verdict,
         "probes": rows,
-        "summary": summarize(rows, estimates, split=split, contamination=contamination, before_words=before_words),
+        "summary": summarize(
+            rows,
+            estimates,
+            split=split,
+            contamination=contamination,
+            before_words=before_words,
+            edit_labels={pid: edit.label for edit in earlier_edits for pid in edit.probe_ids},
+        ),
         "earlier_edits": edits,
     }

@@ -41,8 +41,9 @@ def pair_scores(before: Sequence[ProbeScore], after: Sequence[ProbeScore]) -> li
 
 
 def control_held(before: ProbeScore, after: ProbeScore) -> bool:
-    """A control holds when its greedy continuation is unchanged and the old answer still wins."""
-    return after.continuation == before.continuation and after.success
+    """A control holds when its greedy continuation is unchanged and its target (the answer to keep) still
+    beats the foil: it did before the edit and does after. One that flipped either way has moved."""
+    return after.continuation == before.continuation and before.success and after.success
 
 
 def _counted(counts: str, score: ProbeScore, before: ProbeScore | None) -> bool | None:

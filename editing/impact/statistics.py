@@ -125,7 +125,8 @@ def paired_bootstrap(
 
     Pairs are resampled together. p is the shifted-bootstrap p-value: the share of
     replicates of the mean difference, recentred on zero, at least as far from zero
-    as the observed mean difference ((1 + count) / (1 + n_resamples)).
+    as the observed mean difference ((1 + count) / (1 + n_resamples)). Below
+    MIN_BOOTSTRAP_UNITS pairs: the mean only, no interval, no p.
     """
     b, a = as_array(before, "before"), as_array(after, "after")
     if len(a) != len(b):
@@ -133,6 +134,8 @@ def paired_bootstrap(
     if len(a) == 0:
         return no_data(), None
     diff = a - b
+    if len(diff) < MIN_BOOTSTRAP_UNITS:  # too few pairs to resample: a value, no interval, no p
+        return Estimate(float(diff.mean()), None, None, len(diff)), None
     replicates = bootstrap_ratio_of_sums(diff, np.ones_like(diff), seed, n_resamples)
     low, high = percentile_interval(replicates, confidence)
     observed = float(diff.mean())

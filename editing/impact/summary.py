@@ -73,8 +73,19 @@ def _flips(rows: list[Row]) -> str:
     if not gained and not lost:
         return "no probe flipped"
     parts = [f"{gained} flipped to the target"] if gained else []
-    parts += [f"{lost} flipped back to the foil"] if lost else []
+    parts += [f"{lost} flipped to the foil"] if lost else []
     return ", ".join(parts)
+
+
+def _says_old(rows: list[Row]) -> str:
+    """ "still says the old answer" when every one of `rows` said it before the edit too, "now says" when
+    none did, else how many did."""
+    before = sum(r.get("says_before") == "foil" for r in rows)
+    if before == len(rows):
+        return "still says the old answer"
+    if before == 0:
+        return "now says the old answer"
+    return f"says the old answer ({before} of them said it before the edit too)"
 
 
 def _kind_noun(kind: str, rows: list[Row], contaminated: set[str]) -> str:
@@ -103,10 +114,12 @@ def _says_sentences(rows: list[Row]) -> list[str]:
             continue
         after = Counter(r["says_after"] for r in heard)
         before = Counter(r["says_before"] for r in heard if r.get("says_before") is not None)
+        unheard = len(heard) - sum(before.values())
+        missing = f"; {unheard} had no continuation before the edit" if unheard else ""
         sentence = (
             f"Of {_count(len(heard), f'{kind} probe')}, the model's greedy answer now begins with {new} on "
             f"{after['target']} (before the edit: {before['target']}), {old} on {after['foil']} "
-            f"(before: {before['foil']}) and a third answer on {after['third']} (before: {before['third']})."
+            f"(before: {before['foil']}) and a third answer on {after['third']} (before: {before['third']}{missing})."
         )
         thirds = [r for r in heard if r["says_after"] == "third"]
         if thirds:
@@ -118,10 +131,10 @@ def _says_sentences(rows: list[Row]) -> list[str]:
 # --- what leaked -----------------------------------------------------------------------------------
 
 
-def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate]) -> list[str]:
+def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate], split: str) -> list[str]:
     leaks = [r for r in rows if r["kind"] == "leak"]
     if not leaks:
-        return ["No leak probes in the test split: nothing here says whether the old behaviour comes back."]
+        return [f"No leak probes in the {split} split: nothing gated here says whether the old behaviour comes back."]
     leaked = [r for r in leaks if r["finding"] == "leak"]
     leaked_before = sum(not r["success_before"] for r in leaks)
     rate = metrics["leak_rate"]
@@ -136,8 +149,8 @@ def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate]) -> list[st
         head = (
             "No leak probe prefers the old answer after the edit"
             if not said["foil"]
-            else f"By margin no leak probe prefers the old answer after the edit, yet the model still says it "
-            f"on {said['foil']} of {len(leaks)}"
+            else f"By margin no leak probe prefers the old answer after the edit, yet on {said['foil']} of "
+            f"{len(leaks)} the model {_says_old([r for r in leaks if r.get('says_after') == 'foil'])}"
         )
         return [
             f"{head} (0 of {len(leaks)}{' by margin' if said['foil'] else ''}, "
@@ -145,7 +158,8 @@ def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate]) -> list[st
             f"the leak rate could still be up to {_bound(rate.ci_high, low=False)})."
         ]
     sentences = [
-        f"{len(leaked)} of {len(leaks)} leak probes prefer the old answer after the edit "
+        f"{len(leaked)} of {_count(len(leaks), 'leak probe')} {'prefers' if len(leaks) == 1 else 'prefer'} "
+        "the old answer after the edit "
         f"({leaked_before} of {len(leaks)} before; {_by_relation(leaks, 'leak')}{voiced_text}); "
         f"leak rate {_percent(rate.value)} ({_rate_interval(rate)})."
     ]
@@ -184,7 +198,7 @@ def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminat
         old_said = [r for r in kind_rows if r["finding"] == "says old"]
         if old_said:
             sentence += (
-                f" Yet on {len(old_said)} of them the model still says the old answer, "
+                f" Yet on {len(old_said)} of them the model {_says_old(old_said)}, "
                 "so the margin's win is not what it says, e.g. " + "; ".join(_said(r) for r in old_said[:3]) + "."
             )
         thirds = [r for r in kind_rows if r["finding"] == "third answer"]
@@ -205,27 +219,27 @@ def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminat
 # --- what else moved -------------------------------------------------------------------------------
 
 
-def _control_sentences(controls: list[Row], unchanged: Estimate) -> list[str]:
+def _control_sentences(controls: list[Row], unchanged: Estimate, split: str) -> list[str]:
     if not controls:
-        return ["No control probes in the test split: nothing here says what else changed."]
+        return [f"No control probes in the {split} split: nothing gated here says what else changed."]
     damaged = [r for r in controls if r["finding"] == "damaged"]
     failing = [r for r in controls if r["finding"] == "failing"]
+    noun = f"{split} control probe"
     if not damaged:
         sentences = [
-            f"No test control probe changed (0 of {len(controls)}); "
+            f"No {noun} changed (0 of {len(controls)}); "
             f"the share left unchanged is at least {_bound(unchanged.ci_low, low=True)} (95% CI)."
         ]
     else:
-        sentences = [
-            f"{len(damaged)} of {len(controls)} test control probes changed ({_by_relation(controls, 'damaged')})."
-        ]
+        sentences = [f"{len(damaged)} of {_count(len(controls), noun)} changed ({_by_relation(controls, 'damaged')})."]
         sentences += [_damage_example(row) for row in damaged[:3]]
     if failing:
+        one = len(failing) == 1
         sentences.append(
-            f"{_count(len(failing), 'test control probe')} did not move but already failed before the edit (the "
-            f"foil beat the target before and after; {_by_relation(controls, 'failing')}): the edit did not change "
-            f"{'it' if len(failing) == 1 else 'them'}, yet `control_unchanged` does not count "
-            f"{'it' if len(failing) == 1 else 'them'} as held; e.g. "
+            f"{_count(len(failing), noun)} already failed before the edit (the foil beat the target before and "
+            f"after; {_by_relation(controls, 'failing')}) and kept {'its' if one else 'their'} continuation: "
+            f"`control_unchanged` does not count {'it' if one else 'them'} as held, though the edit did not change "
+            f"what {'it says' if one else 'they say'}; e.g. "
             + "; ".join(f'"{r["prompt"]}" prefers "{r["foil"]}" over "{r["target"]}"' for r in failing[:3])
             + "."
         )
@@ -239,6 +253,8 @@ def _damage_example(row: Row) -> str:
             f'(was "{row["continuation_before"].strip()}").'
         )
     margins = f"margin {row['margin_before']:+.2f} → {row['margin_after']:+.2f}"
+    if row["success_after"]:  # it flipped to the target: it moved the other way
+        return f"{_prefers(row, row['target'], row['foil'])} ({margins})."
     return f"{_prefers(row, row['foil'], row['target'])} ({margins})."
 
 
@@ -251,8 +267,9 @@ def _outside_split_sentences(rows: Sequence[Row], split: str) -> list[str]:
         damaged = [r for r in controls if r["finding"] == "damaged"]
         if damaged:
             sentences.append(
-                f"Outside the test split (context, not gated): {len(damaged)} of {len(controls)} {other} "
-                f"control probes changed. " + " ".join(_damage_example(r) for r in damaged[:3])
+                f"Outside the {split} split (context, not gated): {len(damaged)} of "
+                f"{_count(len(controls), f'{other} control probe')} changed. "
+                + " ".join(_damage_example(r) for r in damaged[:3])
             )
     return sentences
 
@@ -281,7 +298,7 @@ def _margin_sentence(control_margin: Mapping[str, Any] | None) -> list[str]:
     ]
 
 
-def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_damaged: int) -> list[str]:
+def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_damaged: int, split: str) -> list[str]:
     sentences = []
     kl = metrics["after"]["kl"]
     if kl.value is not None:
@@ -296,12 +313,13 @@ def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_d
         )
         if controls_damaged and ppl.ci_high is not None and ppl.ci_high <= 1.0:
             sentences.append(
-                f"{_count(controls_damaged, 'test control probe')} changed while perplexity did not rise (its whole "
-                "interval is at or below 1): this damage is invisible to perplexity, and only the controls show it."
+                f"{_count(controls_damaged, f'{split} control probe')} changed while perplexity did not rise "
+                "(its whole interval is at or below 1): this damage is invisible to perplexity, and only the "
+                "controls show it."
             )
         elif controls_damaged and ppl.ci_low is not None and ppl.ci_low <= 1.0:
             sentences.append(
-                f"{_count(controls_damaged, 'test control probe')} changed, and perplexity's interval "
+                f"{_count(controls_damaged, f'{split} control probe')} changed, and perplexity's interval "
                 f"({_interval(ppl, '.3f')}) cannot tell a rise from no change: perplexity cannot show this damage; "
                 "only the controls do."
             )
@@ -313,13 +331,16 @@ def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_d
     return sentences
 
 
-def _edit_of(row: Row) -> str:
-    """The earlier edit a regression probe re-checks, from its id (`v2:capital-test-1`): "version 2"."""
+def _edit_of(row: Row, edit_labels: Mapping[str, str]) -> str:
+    """The earlier edit a regression probe re-checks: its label when known (`swap (version 2)`), else read
+    from its id (`v2:capital-test-1`: "version 2")."""
+    if row["id"] in edit_labels:
+        return edit_labels[row["id"]]
     prefix, _, _ = str(row["id"]).partition(":")
-    return f"version {prefix[1:]}" if prefix.startswith("v") and prefix[1:].isdigit() else "an earlier edit"
+    return f"version {prefix[1:]}" if prefix.startswith("v") and prefix[1:].isdigit() else "an unnamed earlier edit"
 
 
-def _regression_sentences(rows: list[Row], before_words: str) -> list[str]:
+def _regression_sentences(rows: list[Row], before_words: str, edit_labels: Mapping[str, str]) -> list[str]:
     """Earlier edits of the model version: per edit, how many of its regression probes this edit undid."""
     regressions = [r for r in rows if r["kind"] == "regression"]
     if not regressions:
@@ -328,33 +349,39 @@ def _regression_sentences(rows: list[Row], before_words: str) -> list[str]:
     if not undone:
         kept = sum(r["finding"] == "kept" for r in regressions)
         return [f"Earlier edits: no regression probe was undone ({kept} of {len(regressions)} kept)."]
-    edits = list(dict.fromkeys(_edit_of(r) for r in regressions))
+    edits = list(dict.fromkeys(_edit_of(r, edit_labels) for r in regressions))
     per_edit = []
     for edit in edits:
-        of_edit = [r for r in regressions if _edit_of(r) == edit]
+        of_edit = [r for r in regressions if _edit_of(r, edit_labels) == edit]
         lost = sum(r["finding"] == "undone" for r in of_edit)
         if lost:
-            per_edit.append(f"the edit that made {edit}: {lost} of {len(of_edit)}")
+            per_edit.append(f"{edit}: {lost} of {len(of_edit)}")
     example = undone[0]
     was = example["continuation_before"].strip()
     before = f' ({before_words}: "{was}")' if was else ""
+    verb = "was" if len(regressions) == 1 else "were"
     return [
-        f"Earlier edits: {len(undone)} of {len(regressions)} regression probes were undone, per edit "
-        f"{'; '.join(per_edit)}; e.g. {_said(example)}{before}."
+        f"Earlier edits: {len(undone)} of {_count(len(regressions), 'regression probe')} {verb} undone, per "
+        f"edit {'; '.join(per_edit)}; e.g. {_said(example)}{before}."
     ]
 
 
 def _moved_sentences(
-    rows: list[Row], all_rows: Sequence[Row], metrics: Mapping[str, Any], split: str, before_words: str
+    rows: list[Row],
+    all_rows: Sequence[Row],
+    metrics: Mapping[str, Any],
+    split: str,
+    before_words: str,
+    edit_labels: Mapping[str, str],
 ) -> list[str]:
     controls = [r for r in rows if r["kind"] == "control"]
     damaged = sum(r["finding"] == "damaged" for r in controls)
     return [
-        *_regression_sentences(rows, before_words),
-        *_control_sentences(controls, metrics["after"]["control_unchanged"]),
+        *_regression_sentences(rows, before_words, edit_labels),
+        *_control_sentences(controls, metrics["after"]["control_unchanged"], split),
         *_outside_split_sentences(all_rows, split),
         *_margin_sentence(metrics["margin_change"].get("control")),
-        *_fluency_sentences(metrics, damaged),
+        *_fluency_sentences(metrics, damaged, split),
     ]
 
 
@@ -364,17 +391,19 @@ def summarize(
     split: str,
     contamination: Sequence[Mapping[str, Any]] = (),
     before_words: str = "before this edit",
+    edit_labels: Mapping[str, str] | None = None,
 ) -> dict[str, list[str]]:
     """Plain-words sentences on the gated split: what the model now says (first), what leaked,
     what took, what else moved (with other splits' damage as context). `contamination`:
     `find_contamination`'s rows, whose probes are never called held out. `before_words`: what a
-    regression probe's before phase is called ("before this edit"; the ledger: "when it was made")."""
+    regression probe's before phase is called ("before this edit"; the ledger: "when it was made").
+    `edit_labels`: regression probe id -> the label of the earlier edit it re-checks."""
     all_rows = [dict(r) for r in rows]
     split_rows = [r for r in all_rows if r["split"] == split]
     contaminated = {str(r["probe_id"]) for r in contamination}
     return {
         "says": _says_sentences(split_rows),
-        "leaked": _leak_sentences(split_rows, metrics["after"]),
+        "leaked": _leak_sentences(split_rows, metrics["after"], split),
         "took": _took_sentences(split_rows, metrics["after"], contaminated),
-        "moved": _moved_sentences(split_rows, all_rows, metrics, split, before_words),
+        "moved": _moved_sentences(split_rows, all_rows, metrics, split, before_words, edit_labels or {}),
     }

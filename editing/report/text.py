@@ -73,6 +73,8 @@ def p_value_text(p_value: float | None) -> str:
 
 def margin_p_text(change: Mapping[str, Any]) -> str:
     """A margin change's p-value, or "too few probes to test" when the sign-flip test could not run."""
+    if change.get("p_value") is None and change.get("value") == 0 and change.get("p_min") == 1.0:
+        return "nothing moved"
     if change.get("p_value") is None and change.get("value") is not None and "p_min" in change:
         return "too few probes to test"
     return p_value_text(change.get("p_value"))
@@ -142,12 +144,15 @@ def verdict_line(verdict: Mapping[str, Any], run: Mapping[str, Any] | None = Non
     else made the verdict (contaminated test probes, --strict, an explicit --accept-failed)."""
     gates = verdict.get("gates", [])
     if not gates and not verdict.get("contaminated"):
-        return "No gates set: nothing was checked against a threshold."
+        return (
+            "No gate was judged (none was set, or only a regressions gate, which has rows only on an edited "
+            "version): nothing was checked against a threshold."
+        )
     if is_ledger(run):
         accepted = {
-            "pass": "Every edit in the chain still holds",
-            "fail": "An edit in the chain no longer holds",
-        }.get(str(verdict.get("status")), "Whether every edit in the chain still holds is uncertain")
+            "pass": "Every edit in the chain passes its regressions gate",
+            "fail": "An edit in the chain fails its regressions gate (it no longer holds)",
+        }.get(str(verdict.get("status")), "Whether every edit in the chain passes its regressions gate is uncertain")
     elif verdict.get("passed"):
         accepted = "The edit is accepted"
     elif (run or {}).get("accepted_failed"):
@@ -169,7 +174,7 @@ def verdict_line(verdict: Mapping[str, Any], run: Mapping[str, Any] | None = Non
     if verdict.get("strict") and verdict.get("status") == "uncertain":
         causes.append("strict: an uncertain verdict counts as a failure")
     cause = f" ({'; '.join(causes)})" if causes else ""
-    return f"{accepted}: {judged}{cause}. Judged on the test split only."
+    return f"{accepted}: {judged}{cause}. Judged on the {verdict.get('split') or 'test'} split only."
 
 
 def contamination_line(rows: Sequence[Mapping[str, Any]]) -> str:
