@@ -16,8 +16,10 @@ EXIT_BAD_INPUT = 2
 EXIT_GATE_FAILED = 3
 
 EXIT_CODES: dict[int, str] = {
-    EXIT_PASSED: "every gate passed (uncertain gates are shown; `--strict` counts them as failed)",
-    EXIT_GATE_FAILED: "a gate failed, or (with `--strict`) was uncertain, or a test probe is in the training data",
+    EXIT_PASSED: "the verdict passed: every gate passed, no gate was set, or (without `--strict`) a gate was "
+    "uncertain or a test probe is in the training data (both shown as UNCERTAIN)",
+    EXIT_GATE_FAILED: "the verdict did not pass: a gate failed, or (with `--strict`) a gate was uncertain or a "
+    "test probe is in the training data",
     EXIT_BAD_INPUT: "bad input: the spec, a suite, a feedback file, a model reference, no usable judgments, "
     "the database named by the workspace",
     EXIT_RUN_FAILED: "the run failed (diverged, out of memory, unusable module names); recorded with its reason",

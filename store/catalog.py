@@ -41,9 +41,14 @@ def existing_prompts(session: Session, texts: Iterable[str]) -> set[str]:
 
 
 def run_verdict(metrics: Mapping[str, Any] | None) -> str | None:
-    """The verdict status a finished run recorded in its metrics (pass | uncertain | fail), if any."""
+    """The verdict status a finished run recorded in its metrics (pass | uncertain | fail), if any;
+    "no gates" when nothing was checked against a threshold (no gate row, no contaminated probe)."""
     verdict = (metrics or {}).get("verdict")
-    return verdict.get("status") if isinstance(verdict, Mapping) else None
+    if not isinstance(verdict, Mapping):
+        return None
+    if "gates" in verdict and not verdict["gates"] and not verdict.get("contaminated"):
+        return "no gates"
+    return verdict.get("status")
 
 
 def version_record(row: m.ModelVersion, run_id: int | None, verdict: str | None = None) -> ModelVersion:

@@ -7,7 +7,6 @@ import copy
 import hashlib
 import html
 import json
-import math
 import os
 import random
 import re
@@ -34,8 +33,8 @@ from editing.report import (
     write_report,
 )
 from editing.report.schema import REPORT_SCHEMA, SCHEMA_VERSION
-from editing.report.sections import build_probes
-from editing.report.text import estimate_text, interval_text, verdict_line, verdict_word
+from editing.report.sections import build_probes, delta_cell
+from editing.report.text import estimate_text, gate_texts, interval_text, verdict_line, verdict_word
 from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, SPLITS, STATISTICAL_TESTS, interval_end
 
 DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
@@ -304,6 +303,14 @@ def test_interval_ends_are_rounded_outward() -> None:
     assert interval_text({"value": 1.03, "ci_low": None, "ci_high": None}, "ppl_ratio") == "no interval"
 
 
+def test_a_gate_interval_never_prints_an_end_on_its_threshold_that_is_not_there() -> None:
+    gate = {"name": "leak_rate", "value": 0.35, "ci_low": 0.2003, "ci_high": 0.5, "threshold": "<= 0.2"}
+    assert gate_texts(gate) == ("0.3500", "[0.2003, 0.5000]")  # not [0.20, 0.50]: it fails, it does not straddle
+    assert gate_texts(gate | {"ci_low": 0.26}) == ("0.35", "[0.26, 0.50]")
+    on_it = gate | {"ci_low": 0.2}
+    assert gate_texts(on_it)[1] == "[0.20, 0.50]"  # an end that is the threshold may say so
+
+
 def test_probe_group_titles_count_each_finding() -> None:
     rows = [
         {"kind": "leak", "finding": finding, "id": f"l{i}", "split": "test", "relation": "r", "prompt": "p"}
@@ -332,6 +339,34 @@ def test_comparison_keeps_one_gate_row_per_earlier_edit(report: dict[str, Any]) 
     second = [line for line in markdown.splitlines() if line.startswith("|") and "b (version 3)" in line]
     assert len(first) == 1 and "FAIL" in first[0] and "PASS" in first[0]  # A undone, B kept: not merged
     assert len(second) == 1 and "FAIL" not in second[0]
+    shorter = render_comparison_markdown(left, with_regression_gates({"a (version 2)": 1.0}))
+    (row,) = [line for line in shorter.splitlines() if line.startswith("|") and "b (version 3)" in line]
+    assert "edit not in this run's chain" in row and "not gated" not in row
+
+
+def test_comparison_calls_a_run_better_only_when_the_intervals_do_not_overlap() -> None:
+    overlapping = delta_cell(
+        {"value": 0.67, "ci_low": 0.29, "ci_high": 0.91}, {"value": 0.83, "ci_low": 0.43, "ci_high": 0.97}, "edit"
+    )
+    assert (overlapping.text, overlapping.tone) == ("+0.16", "")  # 0.83 - 0.67, no colour
+    apart = delta_cell(
+        {"value": 0.2, "ci_low": 0.1, "ci_high": 0.3}, {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9}, "edit"
+    )
+    assert apart.tone == "good"
+    leaks_more = delta_cell(
+        {"value": 0.2, "ci_low": 0.1, "ci_high": 0.3}, {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9}, "leak_rate"
+    )
+    assert leaks_more.tone == "bad"  # lower is better
+
+
+def test_comparison_names_splits_and_shared_probes(report: dict[str, Any]) -> None:
+    other = copy.deepcopy(report)
+    other["metrics"]["split"] = "val"
+    for probe in other["probes"]:
+        probe["id"] = "other-" + probe["id"]
+    markdown = render_comparison_markdown(report, other)
+    assert "A on the test split, B on the val split: not comparable" in markdown
+    assert "The two runs share no probes." in markdown and "Every probe the two runs share" not in markdown
 
 
 def hostile_field(field: str) -> str:
@@ -448,13 +483,9 @@ def test_console_summary_lines(report: dict[str, Any]) -> None:
     assert [row[0] for row in rows] == [gate["name"] for gate in report["verdict"]["gates"]]
     leak = next(row for row in rows if row[0] == "leak_rate")
     gate = next(g for g in report["verdict"]["gates"] if g["name"] == "leak_rate")
-    assert leak == (
-        "leak_rate",
-        f"{gate['value']:.3f}",
-        f"[{math.floor(gate['ci_low'] * 1000) / 1000:.3f}, {math.ceil(gate['ci_high'] * 1000) / 1000:.3f}]",  # outward
-        "<= 0.2",
-        gate["status"],
-    )
+    assert leak == ("leak_rate", *gate_texts(gate), "<= 0.2", gate["status"])  # the report's own digits
+    low, high = (float(end) for end in leak[2].strip("[]").split(", "))
+    assert low <= gate["ci_low"] and high >= gate["ci_high"]  # rounded outward
     lines = summary_lines(report)
     assert lines[0].startswith("what the model now says: Of ")
     assert lines[1].startswith("what leaked: ") and "leak probes prefer the old answer" in lines[1]

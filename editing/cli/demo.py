@@ -53,7 +53,7 @@ class DemoRun:
 
     run_id: int
     name: str
-    verdict: str  # pass | uncertain | fail
+    verdict: str  # pass | uncertain | fail, or none (no gate judged)
     gates: Counter[str]  # gate statuses: pass, fail, uncertain
     leak_rate: str  # value (95% interval), or n/a without leak probes
     report: Path  # the HTML report
@@ -113,9 +113,10 @@ def _apply_example(store: Store, spec_path: Path) -> DemoRun:
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
     from editing.errors import NudgeError
+    from editing.report.text import verdict_status
     from editing.runs import RunCallbacks, execute_run, plan_run
     from editing.spec import load_spec
-    from editing.vocab import METRICS
+    from editing.vocab import METRICS, interval_end
     from store import StoreError
 
     started = time.perf_counter()
@@ -141,13 +142,13 @@ def _apply_example(store: Store, spec_path: Path) -> DemoRun:
     run = DemoRun(
         run_id=outcome.run_id,
         name=spec.name,
-        verdict=report["verdict"]["status"],
+        verdict=verdict_status(report["verdict"]),
         gates=Counter(gate["status"] for gate in report["verdict"]["gates"]),
         leak_rate=(
             "n/a"
             if leak is None or leak["value"] is None
-            else f"{leak_metric.format(leak['value'])} "
-            f"({leak_metric.format(leak['ci_low'])}–{leak_metric.format(leak['ci_high'])})"
+            else f"{leak_metric.format(leak['value'])} ({interval_end(leak['ci_low'], leak_metric.fmt, low=True)}–"
+            f"{interval_end(leak['ci_high'], leak_metric.fmt, low=False)})"
         ),
         report=outcome.report_paths["html"],
         seconds=time.perf_counter() - started,

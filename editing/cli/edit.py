@@ -68,6 +68,7 @@ def print_summary(report: dict, paths: dict[str, Path]) -> None:
     from rich.markup import escape
 
     from editing.report import console_gate_rows, summary_lines
+    from editing.report.text import verdict_status, verdict_word
 
     verdict = report["verdict"]
     colour = {"pass": "green", "uncertain": "yellow", "fail": "red"}
@@ -90,10 +91,8 @@ def print_summary(report: dict, paths: dict[str, Path]) -> None:
             "unless you say --accept-failed)",
             highlight=False,
         )
-    status = verdict.get("status", "pass" if verdict["passed"] else "fail")
-    console.print(
-        f"verdict: [bold {colour.get(status, 'white')}]{status.upper()}[/]   report: {escape(str(paths['html']))}"
-    )
+    status, word = verdict_status(verdict), verdict_word(verdict)  # NO GATES when nothing was checked
+    console.print(f"verdict: [bold {colour.get(status, 'white')}]{word}[/]   report: {escape(str(paths['html']))}")
 
 
 @quiet_dependencies()  # the command draws its own progress; no dependency's warnings or bars in between
@@ -114,7 +113,8 @@ def apply(
 
     A failed verdict (or an uncertain one under --strict) makes a rejected version: kept and
     listed, but not built on or promoted unless --accept-failed says so.
-    Exit codes: 0 all gates pass, 3 a gate failed, 2 bad input, 1 the run failed.
+    Exit codes: 0 the verdict passed (uncertain passes unless --strict), 3 it did not (a gate failed, or
+    uncertain under --strict), 2 bad input, 1 the run failed.
     """
     import dataclasses
 

@@ -107,7 +107,8 @@ def versions_show(version: VersionArg) -> None:
         console.print(f"run {run.id} ({escape(run.name or '')}): {run.status}, verdict {shown.verdict or 'none'}")
         for gate in verdict.get("gates", []):
             value = "n/a" if gate.get("value") is None else f"{gate['value']:.3f}"
-            console.print(f"  gate {gate['name']} {value} ({gate['threshold']}): {gate['status']}", highlight=False)
+            name = f"{gate['name']}: {gate['edit']}" if gate.get("edit") else gate["name"]
+            console.print(f"  gate {name} {value} ({gate['threshold']}): {gate['status']}", highlight=False)
         console.print(f"report: {escape(str((run.metrics or {}).get('report', 'none')))}")
     console.print(f"adapter: {escape(shown.adapter_path or '')}\nadapter sha256: {shown.adapter_sha256}")
 

@@ -73,7 +73,11 @@ def measure_impact(
     tests: dict[str, Any] = {name: mcnemar_entry(outcomes_before[name], outcomes_after[name]) for name in RATE_METRICS}
     tests["kl"] = {"test": None, "p_value": None, "n": kl_after.n}  # zero before by definition: nothing to pair
     tests["ppl_ratio"] = {"test": "paired_bootstrap" if ppl_p is not None else None, "p_value": ppl_p, "n": ppl_after.n}
-    tests["ngram_entropy"] = {"test": "jackknife", "p_value": entropy_p, "n": entropy_after.n}
+    tests["ngram_entropy"] = {
+        "test": "jackknife" if entropy_p is not None else None,
+        "p_value": entropy_p,
+        "n": entropy_after.n,
+    }
 
     other_splits = {}
     for other in sorted({b.probe.split for b, _ in pairs} - {split}):

@@ -18,8 +18,10 @@ from editing.report import text
 from editing.vocab import BAD_FINDINGS, FINDINGS, KIND_ORDER, METRICS, RATE_METRICS
 
 LOCATION_STATEMENT = (
-    "These sweeps are evidence about where the effect lives (in which directions of the weight change, "
-    "in which layers), not an explanation of how it works."
+    "These sweeps show what the measured rates depend on: the edit cut to its largest directions, and the edit "
+    "with its part in one layer switched off while the rest stays. Each point is one rate on the test probes, "
+    "without an interval (one probe moves it by 1/n). They are evidence about where the effect lives (in which "
+    "directions of the weight change, in which layers), not an explanation of how it works."
 )
 CONTAMINATION_HEADLINE = "Contamination: these gates are not trustworthy."
 CONTAMINATION_LISTED = 20  # probes named in the warning; the rest are in report.json
@@ -266,8 +268,7 @@ def build_verdict(report: Mapping[str, Any]) -> Verdict:
                     hint=text.metric_help(gate["name"]),
                     code_name=gate["name"],
                 ),
-                Cell(text.number_text(gate["value"], gate["name"]), numeric=True),
-                Cell(text.interval_text(gate, gate["name"]), numeric=True),
+                *(Cell(part, numeric=True) for part in text.gate_texts(gate)),
                 Cell(gate["threshold"], numeric=True),
                 Cell(badge=gate_badge(gate["status"])),
             ]
@@ -400,9 +401,11 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
     return Metrics(
         f"Metrics, before and after ({metrics.get('split', 'test')} split)",
         table,
-        "Rates carry Wilson intervals, means bootstrap intervals (seeded). p tests the change per probe, paired: "
-        "McNemar's exact test on success flips, a paired bootstrap for means, a sign-flip test for margin changes "
-        "(none below 6 moved probes: too few to test). `says` rates read the greedy continuation: does it begin "
+        "Rates carry Wilson intervals, means bootstrap intervals (seeded; none below 6 texts or pairs), the bigram "
+        "entropy a jackknife interval. p tests the change per probe, paired: McNemar's exact test on success "
+        "flips, a paired bootstrap for means, a paired jackknife for the entropy, a sign-flip test for margin "
+        "changes (none below 6 moved probes: too few to test). Interval ends are rounded outward. `says` rates "
+        "read the greedy continuation: does it begin "
         "with the target, the foil or a third answer? Hover a metric for what it measures.",
         rates_chart,
         subsections,
@@ -583,9 +586,8 @@ def build_spectral(report: Mapping[str, Any]) -> Spectral:
         )
         chart = LineChart(chart_title, series, position_label, "metric value", references, (0.0, 1.0))
         sweeps.append(Subsection(sweep_title, _sweep_table(entries, position_key, position_label), chart))
-    return Spectral(
-        title, True, LOCATION_STATEMENT, str(spectral.get("note") or ""), spectrum_chart, module_table, sweeps
-    )
+    statement = LOCATION_STATEMENT if sweeps else ""  # no sweep shown: nothing for the statement to be about
+    return Spectral(title, True, statement, str(spectral.get("note") or ""), spectrum_chart, module_table, sweeps)
 
 
 def build_earlier_edits(report: Mapping[str, Any]) -> Subsection | None:
@@ -684,22 +686,32 @@ def comparison_labels(left: Mapping[str, Any], right: Mapping[str, Any]) -> tupl
     return (f"A: {left_title}", f"B: {right_title}") if left_title != right_title else ("A", "B")
 
 
+def _separated(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    """Whether the two estimates' 95% intervals do not overlap: only then is one run called better."""
+    ends = [e.get(key) for e in (left, right) for key in ("ci_low", "ci_high")]
+    if any(end is None for end in ends):
+        return False
+    left_low, left_high, right_low, right_high = (float(end) for end in ends if end is not None)
+    return right_low > left_high or left_low > right_high
+
+
 def delta_cell(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None, metric: str) -> Cell:
-    """right − left, toned good when the right run is better on this metric and bad when worse."""
+    """right − left, toned good when the right run is better on this metric and bad when worse, and only
+    when the two 95% intervals do not overlap (a difference inside them is not shown as news)."""
     change = text.difference(left, right)
     if change is None:
         return Cell(text.MISSING, numeric=True)
     shown = text.change_text(left, right, metric)
-    if metric not in METRICS or float(shown) == 0:
+    if metric not in METRICS or float(shown) == 0 or not _separated(left or {}, right or {}):
         return Cell(shown, numeric=True)
     better = (float(shown) > 0) == METRICS[metric].higher_is_better
     return Cell(shown, numeric=True, tone="good" if better else "bad")
 
 
-def _gate_cells(gate: Mapping[str, Any] | None) -> list[Cell]:
-    """A gate's estimate and threshold, then its status badge."""
+def _gate_cells(gate: Mapping[str, Any] | None, absent: str = "not gated") -> list[Cell]:
+    """A gate's estimate and threshold, then its status badge; `absent` where the run has no such row."""
     if gate is None:
-        return [Cell("not gated", numeric=True), Cell()]
+        return [Cell(absent, numeric=True), Cell()]
     estimate = f"{text.estimate_text(gate, gate['name'])} {gate['threshold']}"
     return [Cell(estimate, numeric=True), Cell(badge=gate_badge(gate["status"]))]
 
@@ -717,11 +729,12 @@ def _compared_gates(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[l
     return [
         [
             Cell(text.metric_label(name) + (f": {edit}" if edit else ""), hint=text.metric_help(name)),
-            *_gate_cells(left_gates.get((name, edit))),
-            *_gate_cells(right_gates.get((name, edit))),
+            *_gate_cells(left_gates.get((name, edit)), absent),
+            *_gate_cells(right_gates.get((name, edit)), absent),
             delta_cell(left_gates.get((name, edit)), right_gates.get((name, edit)), name),
         ]
         for name, edit in keys
+        for absent in ["edit not in this run's chain" if edit else "not gated"]
     ]
 
 
@@ -776,28 +789,38 @@ def build_comparison(left: Mapping[str, Any], right: Mapping[str, Any]) -> Compa
             (0.0, 1.0),
         )
     changed = _changed_findings(left, right)
+    shared = {p["id"] for p in left.get("probes") or []} & {p["id"] for p in right.get("probes") or []}
     changes = None
     if changed:
         rows = [
             [
                 Cell(left_probe["id"], identifier=True),
                 Cell(left_probe["kind"]),
+                Cell(left_probe["split"]),
                 Cell(left_probe["prompt"]),
                 Cell(text.margin_text(left_probe["margin_after"]), badge=finding_badge(left_probe["finding"])),
                 Cell(text.margin_text(right_probe["margin_after"]), badge=finding_badge(right_probe["finding"])),
             ]
             for left_probe, right_probe in changed
         ]
-        headers = ["Id", "Kind", "Prompt", f"{labels[0]} (margin after)", f"{labels[1]} (margin after)"]
+        headers = ["Id", "Kind", "Split", "Prompt", f"{labels[0]} (margin after)", f"{labels[1]} (margin after)"]
         changes = Table(headers, rows, sortable=True)
     return Comparison(
         labels,
         (runs[0], runs[1]),
         gates,
-        "Metrics after the edit (test split)",
+        _compared_metrics_title(left, right),
         Table(["Metric", labels[0], labels[1], "Δ (B − A)"], metric_rows),
         rates_chart,
-        f"Probes whose finding differs ({len(changed)})",
+        f"Probes whose finding differs ({len(changed)} of {len(shared)} shared, all splits)",
         changes,
-        "Every probe the two runs share has the same finding.",
+        "Every probe the two runs share has the same finding." if shared else "The two runs share no probes.",
     )
+
+
+def _compared_metrics_title(left: Mapping[str, Any], right: Mapping[str, Any]) -> str:
+    """ "Metrics after the edit (test split)", naming both splits when the runs were measured on different ones."""
+    splits = [str(report["metrics"].get("split") or "test") for report in (left, right)]
+    if splits[0] == splits[1]:
+        return f"Metrics after the edit ({splits[0]} split)"
+    return f"Metrics after the edit (A on the {splits[0]} split, B on the {splits[1]} split: not comparable)"

@@ -5,6 +5,7 @@ Every function returns plain text; escaping is the renderers' job.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -62,6 +63,31 @@ def interval_text(estimate: Mapping[str, Any], metric: str) -> str:
     if estimate.get("value") is None:
         return "no data"
     return estimate_text(estimate, metric).partition(" ")[2] or "no interval"
+
+
+_THRESHOLD_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_FIXED = re.compile(r"^\.(\d+)f$")
+EXTRA_GATE_DIGITS = 4  # at most this many more digits to tell an interval's end from its gate's threshold
+
+
+def gate_texts(gate: Mapping[str, Any]) -> tuple[str, str]:
+    """A gate row's value and interval, with digits added until neither printed end reads as the threshold
+    unless it is the threshold: a failing [0.2003, 0.5] against "<= 0.2" prints [0.2003, 0.5000], not [0.20,
+    0.50], which would read as straddling it."""
+    fmt = metric_format(gate["name"])
+    low, high, value = gate.get("ci_low"), gate.get("ci_high"), gate.get("value")
+    found, fixed = _THRESHOLD_NUMBER.search(str(gate.get("threshold", ""))), _FIXED.match(fmt)
+    if found and fixed and low is not None and high is not None:
+        threshold = float(found.group(0))
+        for digits in range(int(fixed.group(1)), int(fixed.group(1)) + EXTRA_GATE_DIGITS + 1):
+            fmt = f".{digits}f"
+            ends = (interval_end(low, fmt, low=True), interval_end(high, fmt, low=False))
+            if all(float(end) != threshold or exact == threshold for end, exact in zip(ends, (low, high), strict=True)):
+                break
+    value_text = number_text(value, fmt=fmt)
+    if low is None or high is None:
+        return value_text, "no data" if value is None else "no interval"
+    return value_text, f"[{interval_end(low, fmt, low=True)}, {interval_end(high, fmt, low=False)}]"
 
 
 def p_value_text(p_value: float | None) -> str:
@@ -196,13 +222,7 @@ def console_gate_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str, st
     """The console's gate table, one row of plain cells per gate (the last cell is the gate's status)."""
     rows = []
     for gate in report["verdict"]["gates"]:
-        low, high = gate.get("ci_low"), gate.get("ci_high")
-        interval = (
-            f"[{interval_end(low, '.3f', low=True)}, {interval_end(high, '.3f', low=False)}]"
-            if low is not None and high is not None
-            else "n/a"
-        )
-        value = f"{gate['value']:.3f}" if gate.get("value") is not None else "n/a"
+        value, interval = gate_texts(gate)
         name = f"{gate['name']}: {gate['edit']}" if gate.get("edit") else gate["name"]
         rows.append((name, value, interval, str(gate["threshold"]), gate["status"]))
     return rows

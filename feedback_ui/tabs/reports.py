@@ -17,6 +17,7 @@ from feedback_ui.context import AppContext
 from feedback_ui.followup import ReportUnavailable, report_folder, run_report, send_to_labelling
 from feedback_ui.page import on_page_load
 from store import EditRun, StoreError
+from store.catalog import run_verdict
 
 RUN_COLUMNS = ["run", "name", "status", "verdict", "gates", "version", "current", "finished"]
 
@@ -38,7 +39,7 @@ def run_rows(ctx: AppContext) -> list[list[str]]:
     current = ctx.store.current_model_version()
     rows = []
     for run in ctx.store.runs(limit=200):
-        verdict = ((run.metrics or {}).get("verdict") or {}).get("status", "")
+        verdict = run_verdict(run.metrics) or ""
         is_current = current is not None and run.result_version_id == current.id
         rows.append(
             [

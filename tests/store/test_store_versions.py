@@ -34,6 +34,15 @@ def test_a_failed_verdict_makes_a_rejected_version_of_a_succeeded_run(store: Sto
     assert versions[base.id].standing == "accepted" and versions[base.id].verdict is None
 
 
+def test_a_run_with_no_gate_judged_is_listed_as_no_gates_not_pass(store: Store) -> None:
+    base = store.ensure_base_version("toyworld")
+    run_id = store.create_run({}, "spec", "data", 0, base_version_id=base.id)
+    store.mark_run(run_id, "running")
+    unjudged = {"verdict": {"status": "pass", "passed": True, "gates": [], "contaminated": False}}
+    version = store.finish_run(run_id, base.id, f"adapters/{run_id}", SHA, unjudged, passed=True)
+    assert {v.id: v for v in store.model_versions()}[version.id].verdict == "no gates"
+
+
 def test_a_rejected_version_cannot_be_built_on_or_promoted_without_accept_failed(store: Store) -> None:
     base = store.ensure_base_version("toyworld")
     bad = finished_version(store, base.id, passed=False)
