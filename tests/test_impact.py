@@ -505,6 +505,14 @@ def test_sentences_name_the_split_they_were_measured_on() -> None:
     assert sections["verdict"]["split"] == "val"
 
 
+def test_contamination_flagged_without_rows_vouches_for_no_paraphrase() -> None:
+    paraphrase = probe("p", "paraphrase")
+    before, after = [score(paraphrase, -1.0, " old")], [score(paraphrase, 1.0, " new")]
+    flagged = measure_impact(before, after, contaminated=True)
+    assert "none is vouched for" in flagged["summary"]["took"][0]
+    assert "none flagged as a copy" in measure_impact(before, after)["summary"]["took"][0]
+
+
 def test_bad_gate_fails_before_any_work() -> None:
     with pytest.raises(ValueError, match="unknown gate 'leaks'"):
         measure_impact([], [], gates={"leaks": "<= 0.2"})

@@ -116,6 +116,7 @@ def measure_impact(
             contamination=contamination,
             before_words=before_words,
             edit_labels={pid: edit.label for edit in earlier_edits for pid in edit.probe_ids},
+            contaminated_unnamed=contaminated and not contamination,
         ),
         "earlier_edits": edits,
     }

@@ -88,10 +88,13 @@ def _says_old(rows: list[Row]) -> str:
     return f"says the old answer ({before} of them said it before the edit too)"
 
 
-def _kind_noun(kind: str, rows: list[Row], contaminated: set[str]) -> str:
-    """How the summary names a kind's probes; paraphrases are held out only if none was trained on."""
+def _kind_noun(kind: str, rows: list[Row], contaminated: set[str] | None) -> str:
+    """How the summary names a kind's probes; paraphrases are called unflagged only if none was flagged
+    (`contaminated` None: contamination was flagged without naming the probes)."""
     if kind != "paraphrase":
         return f"{kind} probes"
+    if contaminated is None:
+        return "paraphrase probes (contamination was flagged without naming probes: none is vouched for)"
     copied = sum(r["id"] in contaminated for r in rows)
     if copied:
         return f"paraphrase probes ({copied} of them copy a training prompt, so they measure memory, not reach)"
@@ -175,7 +178,7 @@ def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate], split: str
 # --- what took -------------------------------------------------------------------------------------
 
 
-def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminated: set[str]) -> list[str]:
+def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminated: set[str] | None) -> list[str]:
     sentences = []
     for kind in ("edit", "paraphrase"):
         kind_rows = [r for r in rows if r["kind"] == kind]
@@ -392,15 +395,17 @@ def summarize(
     contamination: Sequence[Mapping[str, Any]] = (),
     before_words: str = "before this edit",
     edit_labels: Mapping[str, str] | None = None,
+    contaminated_unnamed: bool = False,
 ) -> dict[str, list[str]]:
     """Plain-words sentences on the gated split: what the model now says (first), what leaked,
     what took, what else moved (with other splits' damage as context). `contamination`:
     `find_contamination`'s rows, whose probes are never called held out. `before_words`: what a
     regression probe's before phase is called ("before this edit"; the ledger: "when it was made").
-    `edit_labels`: regression probe id -> the label of the earlier edit it re-checks."""
+    `edit_labels`: regression probe id -> the label of the earlier edit it re-checks.
+    `contaminated_unnamed`: contamination was flagged without rows, so no paraphrase is called unflagged."""
     all_rows = [dict(r) for r in rows]
     split_rows = [r for r in all_rows if r["split"] == split]
-    contaminated = {str(r["probe_id"]) for r in contamination}
+    contaminated = None if contaminated_unnamed else {str(r["probe_id"]) for r in contamination}
     return {
         "says": _says_sentences(split_rows),
         "leaked": _leak_sentences(split_rows, metrics["after"], split),
