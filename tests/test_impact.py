@@ -427,7 +427,7 @@ def test_a_control_that_already_failed_and_did_not_move_is_not_called_changed() 
     moved_text = " ".join(sections["summary"]["moved"])
     assert "1 of 2 test control probes changed" in moved_text
     assert (
-        "1 test control probe already failed before the edit (the foil beat the target before and after" in moved_text
+        "1 test control probe already failed before the edit (the foil beat or tied the target before" in moved_text
     )
     quiet = measure_impact(before[:1], after[:1])["summary"]["moved"]
     assert quiet[0].startswith("No test control probe changed (0 of 1)") and "already failed" in quiet[1]
@@ -511,6 +511,23 @@ def test_contamination_flagged_without_rows_vouches_for_no_paraphrase() -> None:
     flagged = measure_impact(before, after, contaminated=True)
     assert "none is vouched for" in flagged["summary"]["took"][0]
     assert "none flagged as a copy" in measure_impact(before, after)["summary"]["took"][0]
+
+
+def test_margins_that_moved_both_ways_are_not_called_unmoved_and_ties_are_ties() -> None:
+    c1, c2 = probe("c1", "control", relation="sound"), probe("c2", "control", relation="sound")
+    before = [score(c1, 1.0, " moo"), score(c2, 2.0, " moo")]
+    after = [score(c1, 2.0, " moo"), score(c2, 1.0, " moo")]  # mean change 0, both moved
+    assert "No control margin moved." not in measure_impact(before, after)["summary"]["moved"]
+    assert "No control margin moved." in measure_impact(before, before)["summary"]["moved"]
+    tied = probe("l", "leak", relation="young")
+    leaked = measure_impact([score(tied, 1.0)], [score(tied, 0.0)])["summary"]["leaked"]
+    assert '"prompt l" scores "new" and "old" alike (a tie counts against the target)' in " ".join(leaked)
+
+
+def test_what_the_model_said_before_is_unknown_without_a_continuation() -> None:
+    edit = probe("e", "edit")
+    took = measure_impact([score(edit, -1.0, "")], [score(edit, 1.0, " old")])["summary"]["took"][0]
+    assert "says the old answer (0 said it before the edit too; 1 had no continuation before)" in took
 
 
 def test_bad_gate_fails_before_any_work() -> None:

@@ -309,6 +309,9 @@ def test_a_gate_interval_never_prints_an_end_on_its_threshold_that_is_not_there(
     assert gate_texts(gate | {"ci_low": 0.26}) == ("0.35", "[0.26, 0.50]")
     on_it = gate | {"ci_low": 0.2}
     assert gate_texts(on_it)[1] == "[0.20, 0.50]"  # an end that is the threshold may say so
+    hair = gate | {"ci_low": 0.2 + 1e-9}  # closer than the most digits shown: written in full
+    assert gate_texts(hair)[1].startswith("[0.200000001")
+    assert gate_texts(gate | {"ci_low": None, "ci_high": None}) == ("0.35", "no interval")
 
 
 def test_probe_group_titles_count_each_finding() -> None:
@@ -342,6 +345,14 @@ def test_comparison_keeps_one_gate_row_per_earlier_edit(report: dict[str, Any]) 
     shorter = render_comparison_markdown(left, with_regression_gates({"a (version 2)": 1.0}))
     (row,) = [line for line in shorter.splitlines() if line.startswith("|") and "b (version 3)" in line]
     assert "edit not in this run's chain" in row and "not gated" not in row
+    in_chain = with_regression_gates({"a (version 2)": 1.0})
+    in_chain["earlier_edits"] = [{"label": "a (version 2)"}, {"label": "b (version 3)"}]
+    (row,) = [
+        line
+        for line in render_comparison_markdown(left, in_chain).splitlines()
+        if line.startswith("|") and "b (version 3)" in line
+    ]
+    assert "not gated" in row and "not in this run's chain" not in row  # in B's chain, just not gated
 
 
 def test_comparison_calls_a_run_better_only_when_the_intervals_do_not_overlap() -> None:

@@ -55,7 +55,10 @@ def _by_relation(rows: list[Row], finding: str) -> str:
 
 
 def _prefers(row: Row, answer: str, other: str) -> str:
-    """ "still prefers" when the probe preferred `answer` before the edit too, else "now prefers"."""
+    """ "still prefers" when the probe preferred `answer` before the edit too, else "now prefers"; a margin
+    of exactly 0 is a tie (counted against the target), said as one."""
+    if row["margin_after"] == 0:
+        return f'"{row["prompt"]}" scores "{row["target"]}" and "{row["foil"]}" alike (a tie counts against the target)'
     preferred_before = row["success_before"] == (answer == row["target"])
     when = "still" if preferred_before else "now"
     return f'"{row["prompt"]}" {when} prefers "{answer}" over "{other}"'
@@ -81,6 +84,9 @@ def _says_old(rows: list[Row]) -> str:
     """ "still says the old answer" when every one of `rows` said it before the edit too, "now says" when
     none did, else how many did."""
     before = sum(r.get("says_before") == "foil" for r in rows)
+    unknown = sum(r.get("says_before") is None for r in rows)
+    if unknown:
+        return f"says the old answer ({before} said it before the edit too; {unknown} had no continuation before)"
     if before == len(rows):
         return "still says the old answer"
     if before == 0:
@@ -239,11 +245,11 @@ def _control_sentences(controls: list[Row], unchanged: Estimate, split: str) -> 
     if failing:
         one = len(failing) == 1
         sentences.append(
-            f"{_count(len(failing), noun)} already failed before the edit (the foil beat the target before and "
-            f"after; {_by_relation(controls, 'failing')}) and kept {'its' if one else 'their'} continuation: "
+            f"{_count(len(failing), noun)} already failed before the edit (the foil beat or tied the target before "
+            f"and after; {_by_relation(controls, 'failing')}) and kept {'its' if one else 'their'} continuation: "
             f"`control_unchanged` does not count {'it' if one else 'them'} as held, though the edit did not change "
             f"what {'it says' if one else 'they say'}; e.g. "
-            + "; ".join(f'"{r["prompt"]}" prefers "{r["foil"]}" over "{r["target"]}"' for r in failing[:3])
+            + "; ".join(_prefers(r, r["foil"], r["target"]) for r in failing[:3])
             + "."
         )
     return sentences
@@ -251,10 +257,10 @@ def _control_sentences(controls: list[Row], unchanged: Estimate, split: str) -> 
 
 def _damage_example(row: Row) -> str:
     if row["continuation_after"] != row["continuation_before"]:
-        return (
-            f'"{row["prompt"]}" now continues "{row["continuation_after"].strip()}" '
-            f'(was "{row["continuation_before"].strip()}").'
-        )
+        after, before = row["continuation_after"].strip(), row["continuation_before"].strip()
+        if after == before:  # only whitespace changed: show it
+            after, before = repr(row["continuation_after"])[1:-1], repr(row["continuation_before"])[1:-1]
+        return f'"{row["prompt"]}" now continues "{after}" (was "{before}").'
     margins = f"margin {row['margin_before']:+.2f} → {row['margin_after']:+.2f}"
     if row["success_after"]:  # it flipped to the target: it moved the other way
         return f"{_prefers(row, row['target'], row['foil'])} ({margins})."
@@ -262,7 +268,7 @@ def _damage_example(row: Row) -> str:
 
 
 def _outside_split_sentences(rows: Sequence[Row], split: str) -> list[str]:
-    """Damage and leaks the other splits saw: context a reader must see, though gates never read it."""
+    """Controls the other splits saw damaged: context a reader must see, though gates never read it."""
     sentences = []
     for other in sorted({r["split"] for r in rows} - {split}):
         of_split = [r for r in rows if r["split"] == other]
@@ -281,11 +287,7 @@ def _margin_sentence(control_margin: Mapping[str, Any] | None) -> list[str]:
     if not control_margin or control_margin.get("value") is None:
         return []
     if control_margin.get("p_value") is None:
-        if (
-            control_margin["value"] == 0
-            and control_margin.get("ci_low") in (0, None)
-            and control_margin.get("ci_high") in (0, None)
-        ):
+        if control_margin["value"] == 0 and control_margin.get("p_min") == 1.0:  # no pair moved at all
             return ["No control margin moved."]
         return [
             f"Control margins moved by {control_margin['value']:+.2f} nats on average "

@@ -712,7 +712,8 @@ def _gate_cells(gate: Mapping[str, Any] | None, absent: str = "not gated") -> li
     """A gate's estimate and threshold, then its status badge; `absent` where the run has no such row."""
     if gate is None:
         return [Cell(absent, numeric=True), Cell()]
-    estimate = f"{text.estimate_text(gate, gate['name'])} {gate['threshold']}"
+    value, interval = text.gate_texts(gate)
+    estimate = f"{value} {interval} {gate['threshold']}"
     return [Cell(estimate, numeric=True), Cell(badge=gate_badge(gate["status"]))]
 
 
@@ -726,15 +727,19 @@ def _compared_gates(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[l
     left_gates = {_gate_key(gate): gate for gate in left["verdict"].get("gates", [])}
     right_gates = {_gate_key(gate): gate for gate in right["verdict"].get("gates", [])}
     keys = list(left_gates) + [key for key in right_gates if key not in left_gates]
+    chains = [{e.get("label") for e in report.get("earlier_edits") or []} for report in (left, right)]
+
+    def absent(edit: str, chain: set[Any]) -> str:
+        return "edit not in this run's chain" if edit and edit not in chain else "not gated"
+
     return [
         [
             Cell(text.metric_label(name) + (f": {edit}" if edit else ""), hint=text.metric_help(name)),
-            *_gate_cells(left_gates.get((name, edit)), absent),
-            *_gate_cells(right_gates.get((name, edit)), absent),
+            *_gate_cells(left_gates.get((name, edit)), absent(edit, chains[0])),
+            *_gate_cells(right_gates.get((name, edit)), absent(edit, chains[1])),
             delta_cell(left_gates.get((name, edit)), right_gates.get((name, edit)), name),
         ]
         for name, edit in keys
-        for absent in ["edit not in this run's chain" if edit else "not gated"]
     ]
 
 

@@ -70,24 +70,32 @@ _FIXED = re.compile(r"^\.(\d+)f$")
 EXTRA_GATE_DIGITS = 4  # at most this many more digits to tell an interval's end from its gate's threshold
 
 
+def _reads_as(end: str, exact: float, threshold: float | None) -> bool:
+    """Whether a printed interval end reads as the threshold while the computed end is not it."""
+    return threshold is not None and float(end) == threshold != exact
+
+
 def gate_texts(gate: Mapping[str, Any]) -> tuple[str, str]:
     """A gate row's value and interval, with digits added until neither printed end reads as the threshold
     unless it is the threshold: a failing [0.2003, 0.5] against "<= 0.2" prints [0.2003, 0.5000], not [0.20,
-    0.50], which would read as straddling it."""
+    0.50], which would read as straddling it. An end still on it after EXTRA_GATE_DIGITS is written in full."""
     fmt = metric_format(gate["name"])
     low, high, value = gate.get("ci_low"), gate.get("ci_high"), gate.get("value")
-    found, fixed = _THRESHOLD_NUMBER.search(str(gate.get("threshold", ""))), _FIXED.match(fmt)
-    if found and fixed and low is not None and high is not None:
-        threshold = float(found.group(0))
-        for digits in range(int(fixed.group(1)), int(fixed.group(1)) + EXTRA_GATE_DIGITS + 1):
-            fmt = f".{digits}f"
-            ends = (interval_end(low, fmt, low=True), interval_end(high, fmt, low=False))
-            if all(float(end) != threshold or exact == threshold for end, exact in zip(ends, (low, high), strict=True)):
-                break
-    value_text = number_text(value, fmt=fmt)
     if low is None or high is None:
-        return value_text, "no data" if value is None else "no interval"
-    return value_text, f"[{interval_end(low, fmt, low=True)}, {interval_end(high, fmt, low=False)}]"
+        return number_text(value, fmt=fmt), "no data" if value is None else "no interval"
+    found, fixed = _THRESHOLD_NUMBER.search(str(gate.get("threshold", ""))), _FIXED.match(fmt)
+    threshold = float(found.group(0)) if found else None
+    digits = range(int(fixed.group(1)), int(fixed.group(1)) + EXTRA_GATE_DIGITS + 1) if fixed else range(0)
+    for places in digits:
+        fmt = f".{places}f"
+        ends = (interval_end(low, fmt, low=True), interval_end(high, fmt, low=False))
+        if not any(_reads_as(end, exact, threshold) for end, exact in zip(ends, (low, high), strict=True)):
+            break
+    ends = (interval_end(low, fmt, low=True), interval_end(high, fmt, low=False))
+    shown = [
+        repr(exact) if _reads_as(end, exact, threshold) else end for end, exact in zip(ends, (low, high), strict=True)
+    ]
+    return number_text(value, fmt=fmt), f"[{shown[0]}, {shown[1]}]"
 
 
 def p_value_text(p_value: float | None) -> str:
@@ -200,7 +208,11 @@ def verdict_line(verdict: Mapping[str, Any], run: Mapping[str, Any] | None = Non
     if verdict.get("strict") and verdict.get("status") == "uncertain":
         causes.append("strict: an uncertain verdict counts as a failure")
     cause = f" ({'; '.join(causes)})" if causes else ""
-    return f"{accepted}: {judged}{cause}. Judged on the {verdict.get('split') or 'test'} split only."
+    split = verdict.get("split") or "test"
+    where = f"Judged on the {split} split only."
+    if split != "test" and any(gate.get("edit") for gate in gates):  # earlier edits are re-checked on test probes
+        where = f"Judged on the {split} split; the regressions gate on the earlier edits' test probes."
+    return f"{accepted}: {judged}{cause}. {where}"
 
 
 def contamination_line(rows: Sequence[Mapping[str, Any]]) -> str:
