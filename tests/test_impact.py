@@ -426,9 +426,7 @@ def test_a_control_that_already_failed_and_did_not_move_is_not_called_changed() 
     assert sections["metrics"]["after"]["control_unchanged"]["value"] == 0.0  # the metric as defined
     moved_text = " ".join(sections["summary"]["moved"])
     assert "1 of 2 test control probes changed" in moved_text
-    assert (
-        "1 test control probe already failed before the edit (the foil beat or tied the target before" in moved_text
-    )
+    assert "1 test control probe already failed before the edit (the foil beat or tied the target before" in moved_text
     quiet = measure_impact(before[:1], after[:1])["summary"]["moved"]
     assert quiet[0].startswith("No test control probe changed (0 of 1)") and "already failed" in quiet[1]
 
@@ -528,6 +526,18 @@ def test_what_the_model_said_before_is_unknown_without_a_continuation() -> None:
     edit = probe("e", "edit")
     took = measure_impact([score(edit, -1.0, "")], [score(edit, 1.0, " old")])["summary"]["took"][0]
     assert "says the old answer (0 said it before the edit too; 1 had no continuation before)" in took
+
+
+def test_leaks_outside_the_gated_split_are_named_as_context() -> None:
+    gated, other = probe("l1", "leak", relation="young"), probe("l2", "leak", split="val", relation="young")
+    before = [score(gated, -1.0, " old"), score(other, -1.0, " old")]
+    after = [score(gated, 1.0, " new"), score(other, -1.0, " old")]
+    leaked = measure_impact(before, after)["summary"]["leaked"]
+    assert leaked[0].startswith("No leak probe prefers the old answer after the edit (0 of 1")
+    assert leaked[1] == (
+        "Outside the test split (context, not gated): 1 of 1 val leak probe prefers the old answer after the edit, "
+        "and the model says it on 1."
+    )
 
 
 def test_bad_gate_fails_before_any_work() -> None:

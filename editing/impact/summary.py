@@ -283,6 +283,22 @@ def _outside_split_sentences(rows: Sequence[Row], split: str) -> list[str]:
     return sentences
 
 
+def _outside_split_leaks(rows: Sequence[Row], split: str) -> list[str]:
+    """Leaks the other splits saw (by margin, and said): context, never gated."""
+    sentences = []
+    for other in sorted({r["split"] for r in rows} - {split}):
+        leaks = [r for r in rows if r["split"] == other and r["kind"] == "leak"]
+        leaked = [r for r in leaks if r["finding"] == "leak"]
+        said_old = [r for r in leaks if r.get("says_after") == "foil"]
+        if leaked or said_old:
+            sentences.append(
+                f"Outside the {split} split (context, not gated): {len(leaked)} of "
+                f"{_count(len(leaks), f'{other} leak probe')} {'prefers' if len(leaks) == 1 else 'prefer'} the old "
+                f"answer after the edit, and the model says it on {len(said_old)}."
+            )
+    return sentences
+
+
 def _margin_sentence(control_margin: Mapping[str, Any] | None) -> list[str]:
     if not control_margin or control_margin.get("value") is None:
         return []
@@ -410,7 +426,7 @@ def summarize(
     contaminated = None if contaminated_unnamed else {str(r["probe_id"]) for r in contamination}
     return {
         "says": _says_sentences(split_rows),
-        "leaked": _leak_sentences(split_rows, metrics["after"], split),
+        "leaked": [*_leak_sentences(split_rows, metrics["after"], split), *_outside_split_leaks(all_rows, split)],
         "took": _took_sentences(split_rows, metrics["after"], contaminated),
         "moved": _moved_sentences(split_rows, all_rows, metrics, split, before_words, edit_labels or {}),
     }
