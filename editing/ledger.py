@@ -142,6 +142,12 @@ LEDGER_LEAK_NOTE = (
 )
 
 
+LEDGER_TOOK_NOTE = (
+    "Each edit's edit and paraphrase probes are scored here as regression probes: see the edits in the chain "
+    "and what else moved."
+)
+
+
 def ledger_report(store: Store, version_id: int, seed: int = 0) -> dict[str, Any]:
     """One report over the whole chain up to `version_id`: every edit's test probes scored on that version.
 
@@ -173,6 +179,8 @@ def ledger_report(store: Store, version_id: int, seed: int = 0) -> dict[str, Any
         before_words="when it was made",
     )
     impact["summary"]["leaked"] = [LEDGER_LEAK_NOTE]
+    impact["summary"]["took"] = [LEDGER_TOOK_NOTE]
+    impact["summary"]["says"] = []
     record = {
         "name": f"ledger of model version {version_id}",
         "ledger_version_id": version_id,

@@ -388,7 +388,7 @@ def test_measure_impact_sections() -> None:
     )
     metrics = sections["metrics"]
     assert metrics["after"]["edit"]["value"] == 1.0
-    assert metrics["before"]["kl"] == {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0, "n": 3}
+    assert metrics["before"]["kl"] == {"value": 0.0, "ci_low": None, "ci_high": None, "n": 3}  # after has none
     assert metrics["after"]["kl"]["value"] == pytest.approx(0.02)
     assert metrics["before"]["ppl_ratio"]["value"] == 1.0
     assert metrics["after"]["ppl_ratio"]["value"] == pytest.approx(math.exp(0.1 / 3))
@@ -507,8 +507,8 @@ def test_contamination_flagged_without_rows_vouches_for_no_paraphrase() -> None:
     paraphrase = probe("p", "paraphrase")
     before, after = [score(paraphrase, -1.0, " old")], [score(paraphrase, 1.0, " new")]
     flagged = measure_impact(before, after, contaminated=True)
-    assert "none is vouched for" in flagged["summary"]["took"][0]
-    assert "none flagged as a copy" in measure_impact(before, after)["summary"]["took"][0]
+    assert "none is vouched for" in " ".join(flagged["summary"]["took"])
+    assert "none flagged as a copy" in " ".join(measure_impact(before, after)["summary"]["took"])
 
 
 def test_margins_that_moved_both_ways_are_not_called_unmoved_and_ties_are_ties() -> None:
@@ -538,6 +538,20 @@ def test_leaks_outside_the_gated_split_are_named_as_context() -> None:
         "Outside the test split (context, not gated): 1 of 1 val leak probe prefers the old answer after the edit, "
         "and the model says it on 1."
     )
+
+
+def test_took_counts_greedy_flips_and_margins_pushed_toward_the_foil() -> None:
+    edits = [probe(f"e{i}", "edit") for i in range(6)]
+    moved = measure_impact([score(p, -1.0, " old") for p in edits], [score(p, -0.5, " new") for p in edits])
+    took = " ".join(moved["summary"]["took"])
+    assert "no probe flipped by margin; by greedy answer 6 began saying the target" in took
+    assert "Yet on 6 of the missed the model's greedy answer is the new one." in took
+    pushed = measure_impact([score(p, 5.0, " new") for p in edits], [score(p, 0.01, " new") for p in edits])
+    took = " ".join(pushed["summary"]["took"])
+    assert "already beat the foil before the edit (6 of 6 before and after); no probe flipped by margin" in took
+    assert "Yet the edit pushed their margins toward the foil by 4.99 nats on average (p = 0.03" in took
+    assert "No paraphrase probes in the test split: nothing gated says whether the edit reaches" in took
+    assert pushed["summary"]["says"][0].startswith("Of 6 test edit probes")
 
 
 def test_bad_gate_fails_before_any_work() -> None:

@@ -33,8 +33,8 @@ from editing.report import (
     write_report,
 )
 from editing.report.schema import REPORT_SCHEMA, SCHEMA_VERSION
-from editing.report.sections import build_probes, delta_cell
-from editing.report.text import estimate_text, gate_texts, interval_text, verdict_line, verdict_word
+from editing.report.sections import build_generations, build_probes, delta_cell
+from editing.report.text import estimate_text, gate_texts, interval_text, verdict_line, verdict_word, visible_pair
 from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, SPLITS, STATISTICAL_TESTS, interval_end
 
 DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
@@ -312,6 +312,15 @@ def test_a_gate_interval_never_prints_an_end_on_its_threshold_that_is_not_there(
     hair = gate | {"ci_low": 0.2 + 1e-9}  # closer than the most digits shown: written in full
     assert gate_texts(hair)[1].startswith("[0.200000001")
     assert gate_texts(gate | {"ci_low": None, "ci_high": None}) == ("0.35", "no interval")
+
+
+def test_whitespace_only_and_empty_outputs_are_visible() -> None:
+    assert visible_pair(" a b", " a b ") == ("' a b'", "' a b '")
+    assert visible_pair(" new", " new\n") == ("' new'", "' new\\n'")
+    assert visible_pair(" y", "") == (" y", "(nothing)")
+    assert visible_pair(" y", " z") == (" y", " z")
+    generations = build_generations({"generations": [{"prompt": "p", "before": " a b", "after": " a b "}]})
+    assert generations.table is not None and generations.table.rows[0][2].text == "' a b '"
 
 
 def test_probe_group_titles_count_each_finding() -> None:

@@ -18,6 +18,16 @@ if TYPE_CHECKING:  # probes' scoring imports torch; this module only reads the d
     from editing.probes.scoring import ProbeScore
 
 
+def _by_definition(value: float, after: Estimate) -> Estimate:
+    """A before-phase value fixed by definition (KL 0, perplexity ratio 1) over the after phase's n; with a
+    zero-width interval only where the after phase has an interval, so the table never shows one side alone."""
+    if not after.n:
+        return no_data()
+    if after.ci_low is None:
+        return Estimate(value, None, None, after.n)
+    return Estimate(value, value, value, after.n)
+
+
 def measure_impact(
     before: Sequence[ProbeScore],
     after: Sequence[ProbeScore],
@@ -56,12 +66,12 @@ def measure_impact(
     after_rates = rate_metrics(after, before=before, split=split)
 
     kl_after = bootstrap_mean(kl, seed=seed) if kl is not None else no_data()
-    kl_before = Estimate(0.0, 0.0, 0.0, kl_after.n) if kl_after.n else no_data()
+    kl_before = _by_definition(0.0, kl_after)
     if nll_before is not None and nll_after is not None:
         ppl_after, ppl_p = perplexity_ratio(nll_before, nll_after, seed=seed)
     else:
         ppl_after, ppl_p = no_data(), None
-    ppl_before = Estimate(1.0, 1.0, 1.0, ppl_after.n) if ppl_after.n else no_data()
+    ppl_before = _by_definition(1.0, ppl_after)
     entropy_before, entropy_after, entropy_p = paired_entropy(
         [g["before"] for g in generations], [g["after"] for g in generations]
     )

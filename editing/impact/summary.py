@@ -70,14 +70,19 @@ def _said(row: Row) -> str:
 
 
 def _flips(rows: list[Row]) -> str:
-    """ "no probe flipped", or how many flipped to the target and how many away from it."""
+    """ "no probe flipped by margin", or how many flipped to the target and how many away from it; then
+    how many greedy answers began or stopped saying the target, when any did."""
     gained = sum(r["success_after"] and not r["success_before"] for r in rows)
     lost = sum(r["success_before"] and not r["success_after"] for r in rows)
-    if not gained and not lost:
-        return "no probe flipped"
     parts = [f"{gained} flipped to the target"] if gained else []
     parts += [f"{lost} flipped to the foil"] if lost else []
-    return ", ".join(parts)
+    text = f"{', '.join(parts)} by margin" if parts else "no probe flipped by margin"
+    heard = [r for r in rows if r.get("says_before") is not None and r.get("says_after") is not None]
+    began = sum(r["says_after"] == "target" != r["says_before"] for r in heard)
+    stopped = sum(r["says_before"] == "target" != r["says_after"] for r in heard)
+    said = [f"{began} began saying the target"] if began else []
+    said += [f"{stopped} stopped saying it"] if stopped else []
+    return f"{text}; by greedy answer {', '.join(said)}" if said else text
 
 
 def _says_old(rows: list[Row]) -> str:
@@ -94,23 +99,23 @@ def _says_old(rows: list[Row]) -> str:
     return f"says the old answer ({before} of them said it before the edit too)"
 
 
-def _kind_noun(kind: str, rows: list[Row], contaminated: set[str] | None) -> str:
+def _kind_noun(kind: str, rows: list[Row], contaminated: set[str] | None, split: str) -> str:
     """How the summary names a kind's probes; paraphrases are called unflagged only if none was flagged
     (`contaminated` None: contamination was flagged without naming the probes)."""
     if kind != "paraphrase":
-        return f"{kind} probes"
+        return f"{split} {kind} probes"
     if contaminated is None:
-        return "paraphrase probes (contamination was flagged without naming probes: none is vouched for)"
+        return f"{split} paraphrase probes (contamination was flagged without naming probes: none is vouched for)"
     copied = sum(r["id"] in contaminated for r in rows)
     if copied:
-        return f"paraphrase probes ({copied} of them copy a training prompt, so they measure memory, not reach)"
-    return "paraphrase probes (none flagged as a copy of a training prompt)"
+        return f"{split} paraphrase probes ({copied} of them copy a training prompt, so they measure memory, not reach)"
+    return f"{split} paraphrase probes (none flagged as a copy of a training prompt)"
 
 
 # --- what the model now says -----------------------------------------------------------------------
 
 
-def _says_sentences(rows: list[Row]) -> list[str]:
+def _says_sentences(rows: list[Row], split: str) -> list[str]:
     """Per kind, what the greedy continuations begin with after the edit (and before, for comparison)."""
     sentences = []
     for kind, new, old in (
@@ -126,7 +131,7 @@ def _says_sentences(rows: list[Row]) -> list[str]:
         unheard = len(heard) - sum(before.values())
         missing = f"; {unheard} had no continuation before the edit" if unheard else ""
         sentence = (
-            f"Of {_count(len(heard), f'{kind} probe')}, the model's greedy answer now begins with {new} on "
+            f"Of {_count(len(heard), f'{split} {kind} probe')}, the model's greedy answer now begins with {new} on "
             f"{after['target']} (before the edit: {before['target']}), {old} on {after['foil']} "
             f"(before: {before['foil']}) and a third answer on {after['third']} (before: {before['third']}{missing})."
         )
@@ -184,21 +189,40 @@ def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate], split: str
 # --- what took -------------------------------------------------------------------------------------
 
 
-def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminated: set[str] | None) -> list[str]:
+_NO_PROBES = {
+    "edit": "nothing gated says whether the edit took",
+    "paraphrase": "nothing gated says whether the edit reaches other phrasings",
+}
+
+
+def _took_sentences(
+    rows: list[Row],
+    metrics: Mapping[str, Estimate],
+    contaminated: set[str] | None,
+    split: str,
+    margins: Mapping[str, Mapping[str, Any]],
+) -> list[str]:
     sentences = []
     for kind in ("edit", "paraphrase"):
         kind_rows = [r for r in rows if r["kind"] == kind]
         if not kind_rows:
+            sentences.append(f"No {kind} probes in the {split} split: {_NO_PROBES[kind]}.")
             continue
         n = len(kind_rows)
         wins_after = sum(r["success_after"] for r in kind_rows)
         wins_before = sum(r["success_before"] for r in kind_rows)
-        noun = _kind_noun(kind, kind_rows, contaminated)
+        noun = _kind_noun(kind, kind_rows, contaminated, split)
         if wins_after == n and wins_before == n:
             sentence = (
                 f"On the {noun} the target already beat the foil before the edit ({n} of {n} before and after); "
                 f"{_flips(kind_rows)}."
             )
+            change = margins.get(kind) or {}
+            if change.get("value") is not None and change["value"] < 0 and (change.get("p_value") or 1) < 0.05:
+                sentence += (
+                    f" Yet the edit pushed their margins toward the foil by {-change['value']:.2f} nats on average "
+                    f"(p = {change['p_value']:.3g})."
+                )
         else:
             sentence = (
                 f"On the {noun} the target beats the foil on {wins_after} of {n} after the edit "
@@ -221,6 +245,9 @@ def _took_sentences(rows: list[Row], metrics: Mapping[str, Estimate], contaminat
         missed = [r for r in kind_rows if r["finding"] == "missed"]
         if missed:
             sentence += f" Missed, e.g. {_prefers(missed[0], missed[0]['foil'], missed[0]['target'])}."
+            said_new = sum(r.get("says_after") == "target" for r in missed)
+            if said_new:
+                sentence += f" Yet on {said_new} of the missed the model's greedy answer is the new one."
         sentences.append(sentence)
     return sentences
 
@@ -425,8 +452,8 @@ def summarize(
     split_rows = [r for r in all_rows if r["split"] == split]
     contaminated = None if contaminated_unnamed else {str(r["probe_id"]) for r in contamination}
     return {
-        "says": _says_sentences(split_rows),
+        "says": _says_sentences(split_rows, split),
         "leaked": [*_leak_sentences(split_rows, metrics["after"], split), *_outside_split_leaks(all_rows, split)],
-        "took": _took_sentences(split_rows, metrics["after"], contaminated),
+        "took": _took_sentences(split_rows, metrics["after"], contaminated, split, metrics["margin_change"]),
         "moved": _moved_sentences(split_rows, all_rows, metrics, split, before_words, edit_labels or {}),
     }

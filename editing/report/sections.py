@@ -248,7 +248,7 @@ class Comparison:
 
 
 def gate_badge(status: str) -> Badge:
-    return Badge(status, text.STATUS_WORDS.get(status, status), alarming=True)
+    return Badge(status, text.STATUS_WORDS.get(status, status), alarming=status != "pass")
 
 
 def finding_badge(finding: str) -> Badge:
@@ -370,7 +370,8 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
                 "Margin change: how far the log-prob margin (target − foil) moved, per kind",
                 Table(["Kind", "Mean change [95% CI] (nats)", "p", "Smallest possible p", "Test", "n"], rows),
                 IntervalChart(
-                    "Mean margin change per kind (after − before), 95% intervals",
+                    "Mean margin change per kind (after − before)"
+                    + (", 95% intervals" if any(margins[k].get("ci_low") is not None for k in kinds) else ""),
                     kinds,
                     [IntervalSeries("after − before", AFTER_COLOUR, [margins[kind] for kind in kinds])],
                     "nats",
@@ -414,7 +415,7 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
 
 def _probe_row(probe: Mapping[str, Any]) -> list[Cell]:
     change = probe["margin_after"] - probe["margin_before"]
-    before, after = probe["continuation_before"], probe["continuation_after"]
+    before, after = text.visible_pair(probe["continuation_before"], probe["continuation_after"])
     return [
         Cell(badge=finding_badge(probe["finding"]), sort_key=str(int(probe["finding"] not in BAD_FINDINGS))),
         Cell(probe["id"], identifier=True),
@@ -462,7 +463,8 @@ def build_probes(report: Mapping[str, Any]) -> Probes:
         "Probes",
         "Grouped by kind, every split; leaks, damaged controls, misses and the other findings in red first. "
         "Margin = mean log-prob of the target minus "
-        "that of the foil (nats per token); above 0 the target wins. Click a column header to sort.",
+        "that of the foil (nats per token); above 0 the target wins. Flipped = the margin's winner changed (a "
+        "greedy answer that changed shows in the Continuation column). Click a column header to sort.",
         groups,
     )
 
@@ -472,8 +474,9 @@ def build_generations(report: Mapping[str, Any]) -> Generations:
     if not generations:
         return Generations("Generations", "No generations were recorded.", None)
     rows = [
-        [Cell(g["prompt"]), Cell(g["before"]), Cell(g["after"], highlight=g["before"] != g["after"])]
+        [Cell(g["prompt"]), *(Cell(t, highlight=i == 1 and g["before"] != g["after"]) for i, t in enumerate(shown))]
         for g in generations
+        for shown in [text.visible_pair(g["before"], g["after"])]
     ]
     changed = sum(g["before"] != g["after"] for g in generations)
     return Generations(

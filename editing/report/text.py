@@ -98,6 +98,17 @@ def gate_texts(gate: Mapping[str, Any]) -> tuple[str, str]:
     return number_text(value, fmt=fmt), f"[{shown[0]}, {shown[1]}]"
 
 
+NOTHING = "(nothing)"  # an empty generation, so an empty cell is never mistaken for a missing one
+
+
+def visible_pair(before: str, after: str) -> tuple[str, str]:
+    """Two texts as a page shows them, so a difference is visible: "(nothing)" for an empty one, and
+    whitespace written out (`\\n`, a trailing space in quotes) when only whitespace differs."""
+    if before != after and " ".join(before.split()) == " ".join(after.split()):
+        return repr(before), repr(after)
+    return before or NOTHING, after or NOTHING
+
+
 def p_value_text(p_value: float | None) -> str:
     """A p-value to three decimals, "< 0.001" below that, `—` when no test ran."""
     if p_value is None:
