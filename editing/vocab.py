@@ -53,6 +53,35 @@ def interval_end(value: float, fmt: str, low: bool) -> str:
     return format(rounded, fmt)
 
 
+EXTRA_THRESHOLD_DIGITS = 4  # at most this many more digits to tell an interval's end from a gate's threshold
+
+
+def interval_ends(low: float, high: float, fmt: str, threshold: float | None = None) -> tuple[str, str, str]:
+    """Both ends of an interval rounded outward in `fmt`, and the format used. With a gate's `threshold`,
+    digits are added (up to EXTRA_THRESHOLD_DIGITS) until no end reads as the threshold unless it is it:
+    a failing [0.107, 0.604] against "<= 0.1" prints [0.107, 0.61], never [0.10, 0.61]; an end still on it
+    is written in full."""
+    found = _PRECISION.search(fmt)
+
+    def ends(spec: str) -> tuple[str, str]:
+        return interval_end(low, spec, low=True), interval_end(high, spec, low=False)
+
+    def misread(spec: str) -> list[bool]:
+        shown = format(threshold, spec) if threshold is not None else None
+        return [end == shown and exact != threshold for end, exact in zip(ends(spec), (low, high), strict=True)]
+
+    if threshold is None or found is None:
+        return (*ends(fmt), fmt)
+    base = int(found.group(1))
+    for places in range(base, base + EXTRA_THRESHOLD_DIGITS + 1):
+        spec = f"{fmt[: found.start()]}.{places}{found.group(2)}"
+        if not any(misread(spec)):
+            return (*ends(spec), spec)
+    last = ends(spec)
+    full = tuple(repr(exact) if bad else end for end, exact, bad in zip(last, (low, high), misread(spec), strict=True))
+    return full[0], full[1], spec
+
+
 # What a rate metric counts, per probe. "wins" compares teacher-forced log-probs (the margin); "says"
 # reads the greedy continuation: does it begin with the target, the foil, or neither (a third answer)?
 OUTCOMES: dict[str, str] = {

@@ -399,7 +399,7 @@ def test_measure_impact_sections() -> None:
     assert sections["verdict"]["passed"] is False
     summary = sections["summary"]
     assert summary["leaked"][0].startswith(
-        "1 of 2 leak probes prefer the old answer after the edit (2 of 2 before; young 1 of 1"
+        "1 of 2 test leak probes prefer the old answer after the edit (2 of 2 before; young 1 of 1"
     )
     assert any('"prompt c2" now continues "meow" (was "quack")' in s for s in summary["moved"])
     json.dumps(sections, allow_nan=False)  # plain JSON all the way down
@@ -552,6 +552,15 @@ def test_took_counts_greedy_flips_and_margins_pushed_toward_the_foil() -> None:
     assert "Yet the edit pushed their margins toward the foil by 4.99 nats on average (p = 0.03" in took
     assert "No paraphrase probes in the test split: nothing gated says whether the edit reaches" in took
     assert pushed["summary"]["says"][0].startswith("Of 6 test edit probes")
+
+
+def test_regression_probes_that_never_held_are_counted_as_such() -> None:
+    never = [probe(f"v2:a{i}", "regression", relation="sound") for i in range(3)]
+    scores = [score(p, 1.0, " third") for p in never]  # the margin wins, the model says neither, before and after
+    moved = measure_impact(scores, scores)["summary"]["moved"][0]
+    assert (
+        moved == "Earlier edits: no regression probe was undone (0 of 3 kept; 3 did not hold before this edit either)."
+    )
 
 
 def test_bad_gate_fails_before_any_work() -> None:

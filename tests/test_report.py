@@ -289,7 +289,7 @@ def test_verdict_lines_name_what_made_the_verdict() -> None:
         "The verdict rejects the edit, but it was accepted anyway (accept_failed)"
     )
     assert verdict_line(failed, {"ledger_version_id": 7}).startswith(
-        "An edit in the chain fails its regressions gate (it no longer holds): of 1 gate, 1 failed"
+        "An edit in the chain fails its regressions gate: of 1 gate, 1 failed"
     )
     assert verdict_line({"status": "pass", "passed": True, "gates": []}).startswith("No gate was judged")
     assert verdict_line(clean | {"split": "val"}).endswith("Judged on the val split only.")
@@ -321,6 +321,19 @@ def test_whitespace_only_and_empty_outputs_are_visible() -> None:
     assert visible_pair(" y", " z") == (" y", " z")
     generations = build_generations({"generations": [{"prompt": "p", "before": " a b", "after": " a b "}]})
     assert generations.table is not None and generations.table.rows[0][2].text == "' a b '"
+
+
+def test_a_gated_metric_is_quoted_with_its_gate_digits_everywhere() -> None:
+    leaks = [Probe(f"l{i}", f"Q {i}", "new", "old", "leak", "test", "r", "s") for i in range(10)]
+    before = [ProbeScore(p, -3.0, -2.0, " old") for p in leaks]
+    after = [ProbeScore(p, -3.0 if i < 3 else -1.0, -2.0, " old") for i, p in enumerate(leaks)]  # 3 of 10 leak
+    impact = measure_impact(before, after, gates={"leak": "<= 0.1"})
+    report = assemble_report(impact, [], [], None, {"id": 1, "name": "x"})
+    [gate] = report["verdict"]["gates"]
+    assert gate["status"] == "fail" and gate_texts(gate)[1] == "[0.107, 0.604]"  # Wilson's 0.1078: never [0.10,
+    markdown = render_markdown(report)
+    assert "| 0.300 \\[0.107, 0.604\\] |" in markdown  # the metrics table quotes it as the gate row does
+    assert "leak rate 30% (95% CI 10.7% to 60.4%)" in " ".join(report["summary"]["leaked"])
 
 
 def test_probe_group_titles_count_each_finding() -> None:
@@ -509,9 +522,10 @@ def test_console_summary_lines(report: dict[str, Any]) -> None:
     lines = summary_lines(report)
     assert lines[0].startswith("what the model now says: Of ")
     assert lines[1].startswith("what leaked: ") and "leak probes prefer the old answer" in lines[1]
-    assert lines[2].startswith("what else moved: ")
-    assert lines[3].startswith("contamination: 1 test probe(s) match training examples")
-    assert report["contamination"][0]["training_prompt"] in lines[3]  # the matched example beside the probe
+    assert lines[2].startswith("what took: On the test edit probes")
+    assert lines[3].startswith("what else moved: ")
+    assert lines[4].startswith("contamination: 1 test probe(s) match training examples")
+    assert report["contamination"][0]["training_prompt"] in lines[4]  # the matched example beside the probe
     clean = synthetic_report(damage=0.1, contaminated=False)
     assert not any(line.startswith("contamination") for line in summary_lines(clean))
 

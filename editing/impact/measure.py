@@ -127,6 +127,7 @@ def measure_impact(
             before_words=before_words,
             edit_labels={pid: edit.label for edit in earlier_edits for pid in edit.probe_ids},
             contaminated_unnamed=contaminated and not contamination,
+            thresholds={gate.name: gate.threshold for gate in (parse_gate(n, g) for n, g in gates.items())},
         ),
         "earlier_edits": edits,
     }

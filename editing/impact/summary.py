@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from editing.impact.statistics import MIN_TESTABLE_PAIRS, Estimate
-from editing.vocab import interval_end
+from editing.vocab import interval_end, interval_ends
 
 Row = dict[str, Any]
 
@@ -24,7 +24,12 @@ def _count(n: int, noun: str) -> str:
 
 
 def _percent(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"
+    return "n/a" if x is None else format(x, ".0%")
+
+
+def _p(p: float) -> str:
+    """A p-value as the report's tables write it: "< 0.001" or three decimals."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def _bound(x: float | None, low: bool) -> str:
@@ -40,11 +45,12 @@ def _interval(estimate: Estimate | Mapping[str, Any], digits: str = ".2f") -> st
     return f"95% CI {interval_end(e['ci_low'], digits, low=True)} to {interval_end(e['ci_high'], digits, low=False)}"
 
 
-def _rate_interval(estimate: Estimate) -> str:
-    """ "95% CI 41% to 79%", the ends rounded outward."""
+def _rate_interval(estimate: Estimate, threshold: float | None = None) -> str:
+    """ "95% CI 41% to 79%", the ends rounded outward, with the digits a gate at `threshold` needs."""
     if estimate.ci_low is None or estimate.ci_high is None:
         return "no interval"
-    return f"95% CI {_bound(estimate.ci_low, low=True)} to {_bound(estimate.ci_high, low=False)}"
+    low, high, _ = interval_ends(estimate.ci_low, estimate.ci_high, ".0%", threshold)
+    return f"95% CI {low} to {high}"
 
 
 def _by_relation(rows: list[Row], finding: str) -> str:
@@ -145,7 +151,9 @@ def _says_sentences(rows: list[Row], split: str) -> list[str]:
 # --- what leaked -----------------------------------------------------------------------------------
 
 
-def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate], split: str) -> list[str]:
+def _leak_sentences(
+    rows: list[Row], metrics: Mapping[str, Estimate], split: str, thresholds: Mapping[str, float]
+) -> list[str]:
     leaks = [r for r in rows if r["kind"] == "leak"]
     if not leaks:
         return [f"No leak probes in the {split} split: nothing gated here says whether the old behaviour comes back."]
@@ -172,10 +180,10 @@ def _leak_sentences(rows: list[Row], metrics: Mapping[str, Estimate], split: str
             f"the leak rate could still be up to {_bound(rate.ci_high, low=False)})."
         ]
     sentences = [
-        f"{len(leaked)} of {_count(len(leaks), 'leak probe')} {'prefers' if len(leaks) == 1 else 'prefer'} "
+        f"{len(leaked)} of {_count(len(leaks), f'{split} leak probe')} {'prefers' if len(leaks) == 1 else 'prefer'} "
         "the old answer after the edit "
         f"({leaked_before} of {len(leaks)} before; {_by_relation(leaks, 'leak')}{voiced_text}); "
-        f"leak rate {_percent(rate.value)} ({_rate_interval(rate)})."
+        f"leak rate {_percent(rate.value)} ({_rate_interval(rate, thresholds.get('leak_rate'))})."
     ]
     for relation in sorted({r["relation"] for r in leaked}):
         example = next(r for r in leaked if r["relation"] == relation)
@@ -221,7 +229,7 @@ def _took_sentences(
             if change.get("value") is not None and change["value"] < 0 and (change.get("p_value") or 1) < 0.05:
                 sentence += (
                     f" Yet the edit pushed their margins toward the foil by {-change['value']:.2f} nats on average "
-                    f"(p = {change['p_value']:.3g})."
+                    f"(p {_p(change['p_value'])})."
                 )
         else:
             sentence = (
@@ -263,8 +271,8 @@ def _control_sentences(controls: list[Row], unchanged: Estimate, split: str) -> 
     noun = f"{split} control probe"
     if not damaged:
         sentences = [
-            f"No {noun} changed (0 of {len(controls)}); "
-            f"the share left unchanged is at least {_bound(unchanged.ci_low, low=True)} (95% CI)."
+            f"No {noun} changed (0 of {len(controls)}); the share held (`control_unchanged`: same continuation, "
+            f"target ahead before and after) is at least {_bound(unchanged.ci_low, low=True)} (95% CI)."
         ]
     else:
         sentences = [f"{len(damaged)} of {_count(len(controls), noun)} changed ({_by_relation(controls, 'damaged')})."]
@@ -341,7 +349,7 @@ def _margin_sentence(control_margin: Mapping[str, Any] | None) -> list[str]:
     direction = "fell" if control_margin["value"] < 0 else "rose"
     return [
         f"Control margins {direction} by {abs(control_margin['value']):.2f} nats on average "
-        f"({_interval(control_margin)}, p = {control_margin['p_value']:.3g} over {control_margin['n']} probes, "
+        f"({_interval(control_margin)}, p {_p(control_margin['p_value'])} over {control_margin['n']} probes, "
         f"where the smallest p the test can give is {control_margin['p_min']:.3g})."
     ]
 
@@ -394,9 +402,11 @@ def _regression_sentences(rows: list[Row], before_words: str, edit_labels: Mappi
     if not regressions:
         return []
     undone = [r for r in regressions if r["finding"] == "undone"]
+    never = sum(r["finding"] not in ("kept", "undone") for r in regressions)  # did not hold before either
+    never_text = f"; {never} did not hold before this edit either" if never else ""
     if not undone:
         kept = sum(r["finding"] == "kept" for r in regressions)
-        return [f"Earlier edits: no regression probe was undone ({kept} of {len(regressions)} kept)."]
+        return [f"Earlier edits: no regression probe was undone ({kept} of {len(regressions)} kept{never_text})."]
     edits = list(dict.fromkeys(_edit_of(r, edit_labels) for r in regressions))
     per_edit = []
     for edit in edits:
@@ -410,7 +420,7 @@ def _regression_sentences(rows: list[Row], before_words: str, edit_labels: Mappi
     verb = "was" if len(regressions) == 1 else "were"
     return [
         f"Earlier edits: {len(undone)} of {_count(len(regressions), 'regression probe')} {verb} undone, per "
-        f"edit {'; '.join(per_edit)}; e.g. {_said(example)}{before}."
+        f"edit {'; '.join(per_edit)}{never_text}; e.g. {_said(example)}{before}."
     ]
 
 
@@ -441,19 +451,24 @@ def summarize(
     before_words: str = "before this edit",
     edit_labels: Mapping[str, str] | None = None,
     contaminated_unnamed: bool = False,
+    thresholds: Mapping[str, float] | None = None,
 ) -> dict[str, list[str]]:
     """Plain-words sentences on the gated split: what the model now says (first), what leaked,
     what took, what else moved (with other splits' damage as context). `contamination`:
     `find_contamination`'s rows, whose probes are never called held out. `before_words`: what a
     regression probe's before phase is called ("before this edit"; the ledger: "when it was made").
     `edit_labels`: regression probe id -> the label of the earlier edit it re-checks.
-    `contaminated_unnamed`: contamination was flagged without rows, so no paraphrase is called unflagged."""
+    `contaminated_unnamed`: contamination was flagged without rows, so no paraphrase is called unflagged.
+    `thresholds`: gated metric -> its gate's threshold, so a quoted interval gets the gate's digits."""
     all_rows = [dict(r) for r in rows]
     split_rows = [r for r in all_rows if r["split"] == split]
     contaminated = None if contaminated_unnamed else {str(r["probe_id"]) for r in contamination}
     return {
         "says": _says_sentences(split_rows, split),
-        "leaked": [*_leak_sentences(split_rows, metrics["after"], split), *_outside_split_leaks(all_rows, split)],
+        "leaked": [
+            *_leak_sentences(split_rows, metrics["after"], split, thresholds or {}),
+            *_outside_split_leaks(all_rows, split),
+        ],
         "took": _took_sentences(split_rows, metrics["after"], contaminated, split, metrics["margin_change"]),
         "moved": _moved_sentences(split_rows, all_rows, metrics, split, before_words, edit_labels or {}),
     }

@@ -319,11 +319,12 @@ def build_summary(report: Mapping[str, Any], with_took: bool = True) -> list[Sum
 def build_metrics(report: Mapping[str, Any]) -> Metrics:
     metrics = report["metrics"]
     before, after, tests = metrics["before"], metrics["after"], metrics.get("tests", {})
+    gated = {g["name"]: g for g in report["verdict"].get("gates", []) if not g.get("edit")}
     rows = [
         [
             Cell(text.metric_label(name), hint=text.metric_help(name)),
-            Cell(text.estimate_text(before.get(name), name), numeric=True),
-            Cell(text.estimate_text(after.get(name), name), numeric=True),
+            Cell(text.gated_estimate_text(before.get(name), name, gated.get(name)), numeric=True),
+            Cell(text.gated_estimate_text(after.get(name), name, gated.get(name)), numeric=True),
             Cell(text.change_text(before.get(name, {}), after[name], name), numeric=True),
             Cell(text.p_value_text(tests.get(name, {}).get("p_value")), numeric=True),
             Cell(text.test_text(tests.get(name))),

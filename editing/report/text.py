@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from editing.vocab import METRICS, PROBE_KINDS, STATISTICAL_TESTS, interval_end
+from editing.vocab import METRICS, PROBE_KINDS, STATISTICAL_TESTS, interval_end, interval_ends
 
 MISSING = "—"  # a figure the report cannot give (no data, or one side of a comparison absent)
 STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "uncertain": "UNCERTAIN"}
@@ -66,36 +66,32 @@ def interval_text(estimate: Mapping[str, Any], metric: str) -> str:
 
 
 _THRESHOLD_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
-_FIXED = re.compile(r"^\.(\d+)f$")
-EXTRA_GATE_DIGITS = 4  # at most this many more digits to tell an interval's end from its gate's threshold
 
 
-def _reads_as(end: str, exact: float, threshold: float | None) -> bool:
-    """Whether a printed interval end reads as the threshold while the computed end is not it."""
-    return threshold is not None and float(end) == threshold != exact
+def threshold_of(gate: Mapping[str, Any]) -> float | None:
+    """The number in a gate row's threshold (">= 0.8" -> 0.8)."""
+    found = _THRESHOLD_NUMBER.search(str(gate.get("threshold", "")))
+    return float(found.group(0)) if found else None
 
 
 def gate_texts(gate: Mapping[str, Any]) -> tuple[str, str]:
     """A gate row's value and interval, with digits added until neither printed end reads as the threshold
-    unless it is the threshold: a failing [0.2003, 0.5] against "<= 0.2" prints [0.2003, 0.5000], not [0.20,
-    0.50], which would read as straddling it. An end still on it after EXTRA_GATE_DIGITS is written in full."""
+    unless it is the threshold (`interval_ends`): a failing [0.2003, 0.5] against "<= 0.2" prints
+    [0.2003, 0.5000], not [0.20, 0.50], which would read as straddling it."""
     fmt = metric_format(gate["name"])
     low, high, value = gate.get("ci_low"), gate.get("ci_high"), gate.get("value")
     if low is None or high is None:
         return number_text(value, fmt=fmt), "no data" if value is None else "no interval"
-    found, fixed = _THRESHOLD_NUMBER.search(str(gate.get("threshold", ""))), _FIXED.match(fmt)
-    threshold = float(found.group(0)) if found else None
-    digits = range(int(fixed.group(1)), int(fixed.group(1)) + EXTRA_GATE_DIGITS + 1) if fixed else range(0)
-    for places in digits:
-        fmt = f".{places}f"
-        ends = (interval_end(low, fmt, low=True), interval_end(high, fmt, low=False))
-        if not any(_reads_as(end, exact, threshold) for end, exact in zip(ends, (low, high), strict=True)):
-            break
-    ends = (interval_end(low, fmt, low=True), interval_end(high, fmt, low=False))
-    shown = [
-        repr(exact) if _reads_as(end, exact, threshold) else end for end, exact in zip(ends, (low, high), strict=True)
-    ]
-    return number_text(value, fmt=fmt), f"[{shown[0]}, {shown[1]}]"
+    low_text, high_text, fmt = interval_ends(low, high, fmt, threshold_of(gate))
+    return number_text(value, fmt=fmt), f"[{low_text}, {high_text}]"
+
+
+def gated_estimate_text(estimate: Mapping[str, Any] | None, metric: str, gate: Mapping[str, Any] | None) -> str:
+    """`estimate_text`, with a gated metric's digits as its gate row prints them (`gate_texts`)."""
+    if gate is None or not estimate or estimate.get("ci_low") is None or estimate.get("ci_high") is None:
+        return estimate_text(estimate, metric)
+    value, interval = gate_texts({**gate, **estimate, "name": metric})
+    return f"{value} {interval}"
 
 
 NOTHING = "(nothing)"  # an empty generation, so an empty cell is never mistaken for a missing one
@@ -196,7 +192,7 @@ def verdict_line(verdict: Mapping[str, Any], run: Mapping[str, Any] | None = Non
     if is_ledger(run):
         accepted = {
             "pass": "Every edit in the chain passes its regressions gate",
-            "fail": "An edit in the chain fails its regressions gate (it no longer holds)",
+            "fail": "An edit in the chain fails its regressions gate",
         }.get(str(verdict.get("status")), "Whether every edit in the chain passes its regressions gate is uncertain")
     elif verdict.get("passed"):
         accepted = "The edit is accepted"
@@ -257,7 +253,7 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     lines = []
     if report["summary"].get("says"):
         lines.append("what the model now says: " + " ".join(report["summary"]["says"]))
-    for title, key in (("what leaked", "leaked"), ("what else moved", "moved")):
+    for title, key in (("what leaked", "leaked"), ("what took", "took"), ("what else moved", "moved")):
         sentences = report["summary"].get(key) or []
         lines.append(f"{title}: " + (" ".join(sentences) if sentences else "nothing found by the probes."))
     for edit in report.get("earlier_edits") or []:
