@@ -268,7 +268,7 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
             f"probe ids such as {sorted(set(ids) & set(ancestry.stored_ids))[0]!r} name an earlier "
             "edit's regression probe (v<version>:<id>); rename them in your suite"
         )
-    terminate = spec.train.terminate != "none"  # the ending itself is added by _add_endings, from the model
+    terminate = spec.train.terminate != "none"  # the ending itself is added by _with_endings, from the model
     selection = select_examples(
         judgments, spec.feedback.min_agreement, spec.objective, spec.feedback.positive_sft, terminate
     )

@@ -53,6 +53,11 @@ def interval_end(value: float, fmt: str, low: bool) -> str:
     return format(rounded, fmt)
 
 
+def p_value_figure(p_value: float) -> str:
+    """A p-value as every table and sentence writes it: three decimals, "< 0.001" below that."""
+    return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
 EXTRA_THRESHOLD_DIGITS = 4  # at most this many more digits to tell an interval's end from a gate's threshold
 
 

@@ -59,8 +59,7 @@ def measure_impact(
     `before_words`: what the summary calls the before phase of a regression probe.
     """
     gates = dict(gates or {})
-    for name, spec in gates.items():
-        parse_gate(name, spec)  # fail on a bad spec before any work
+    parsed = [parse_gate(name, spec) for name, spec in gates.items()]  # fail on a bad spec before any work
     pairs = pair_scores(before, after)
     before_rates = rate_metrics(before, split=split)
     after_rates = rate_metrics(after, before=before, split=split)
@@ -127,7 +126,7 @@ def measure_impact(
             before_words=before_words,
             edit_labels={pid: edit.label for edit in earlier_edits for pid in edit.probe_ids},
             contaminated_unnamed=contaminated and not contamination,
-            thresholds={gate.name: gate.threshold for gate in (parse_gate(n, g) for n, g in gates.items())},
+            thresholds={gate.name: gate.threshold for gate in parsed},
         ),
         "earlier_edits": edits,
     }

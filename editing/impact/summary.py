@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from editing.impact.statistics import MIN_TESTABLE_PAIRS, Estimate
-from editing.vocab import interval_end, interval_ends
+from editing.vocab import interval_end, interval_ends, p_value_figure
 
 Row = dict[str, Any]
 
@@ -28,8 +28,9 @@ def _percent(x: float | None) -> str:
 
 
 def _p(p: float) -> str:
-    """A p-value as the report's tables write it: "< 0.001" or three decimals."""
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+    """ "p < 0.001" or "p = 0.031", the figure as the report's tables write it."""
+    figure = p_value_figure(p)
+    return f"p {figure}" if figure.startswith("<") else f"p = {figure}"
 
 
 def _bound(x: float | None, low: bool) -> str:
@@ -42,7 +43,8 @@ def _interval(estimate: Estimate | Mapping[str, Any], digits: str = ".2f") -> st
     e = estimate if isinstance(estimate, Mapping) else estimate.to_dict()
     if e["ci_low"] is None or e["ci_high"] is None:
         return "no interval"
-    return f"95% CI {interval_end(e['ci_low'], digits, low=True)} to {interval_end(e['ci_high'], digits, low=False)}"
+    low, high, _ = interval_ends(e["ci_low"], e["ci_high"], digits)
+    return f"95% CI {low} to {high}"
 
 
 def _rate_interval(estimate: Estimate, threshold: float | None = None) -> str:
@@ -229,7 +231,7 @@ def _took_sentences(
             if change.get("value") is not None and change["value"] < 0 and (change.get("p_value") or 1) < 0.05:
                 sentence += (
                     f" Yet the edit pushed their margins toward the foil by {-change['value']:.2f} nats on average "
-                    f"(p {_p(change['p_value'])})."
+                    f"({_p(change['p_value'])})."
                 )
         else:
             sentence = (
@@ -349,7 +351,7 @@ def _margin_sentence(control_margin: Mapping[str, Any] | None) -> list[str]:
     direction = "fell" if control_margin["value"] < 0 else "rose"
     return [
         f"Control margins {direction} by {abs(control_margin['value']):.2f} nats on average "
-        f"({_interval(control_margin)}, p {_p(control_margin['p_value'])} over {control_margin['n']} probes, "
+        f"({_interval(control_margin)}, {_p(control_margin['p_value'])} over {control_margin['n']} probes, "
         f"where the smallest p the test can give is {control_margin['p_min']:.3g})."
     ]
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from editing.vocab import METRICS, PROBE_KINDS, STATISTICAL_TESTS, interval_end, interval_ends
+from editing.vocab import METRICS, PROBE_KINDS, STATISTICAL_TESTS, interval_end, interval_ends, p_value_figure
 
 MISSING = "—"  # a figure the report cannot give (no data, or one side of a comparison absent)
 STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "uncertain": "UNCERTAIN"}
@@ -109,7 +109,7 @@ def p_value_text(p_value: float | None) -> str:
     """A p-value to three decimals, "< 0.001" below that, `—` when no test ran."""
     if p_value is None:
         return MISSING
-    return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
+    return p_value_figure(p_value)
 
 
 def margin_p_text(change: Mapping[str, Any]) -> str:
