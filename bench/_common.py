@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from editing.toyworld.build import build_toyworld
+from editing.workspace import TOYWORLD_MODEL_NAME
 
 
 def toy_workspace(home: Path) -> Path:
@@ -16,7 +17,7 @@ def toy_workspace(home: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     os.environ["NUDGE_HOME"] = str(home)
     os.environ.pop("NUDGE_DB", None)
-    target = home / "models" / "toyworld-v1"
+    target = home / "models" / TOYWORLD_MODEL_NAME
     prebuilt = os.environ.get("NUDGE_TOYWORLD")
     if not target.exists():
         if prebuilt:

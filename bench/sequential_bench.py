@@ -18,7 +18,7 @@ token (`train.terminate: model`) and retrains the chain's earlier edits' example
 The KL term's retain set (`--retain`) is the toy model's own training corpus less
 the old capitals and every probe's sentence (`corpus`), or the toy world's
 one-phrasing retain set (`toy`). `--names rotated` (a diagnostic) gives each
-country the next edited country's capital, a one-token name, instead of a made-up
+country the next edited country's capital, a name the model already spells, instead of a made-up
 one; `--keep` adds to each edit's feedback thumbs-up on its country's language
 and currency (trained with `feedback.positive_sft`); `--show-misses` prints every
 probe a final version gets wrong.
@@ -60,7 +60,7 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "capital-change.yaml"
 METHODS = {  # what each method sets in the edit specs
     "plain": {"train": {"terminate": "none"}, "feedback": {"replay": False}},
     "terminate": {"train": {"terminate": "eos"}, "feedback": {"replay": False}},
-    "replay": {"train": {"terminate": "auto"}, "feedback": {"replay": True}},
+    "replay": {"train": {"terminate": "model"}, "feedback": {"replay": True}},
 }
 FIRST, LAST = ("Vel", "Zan", "Kor", "Mir", "Tal", "Qua", "Bex", "Oru"), ("mora", "vik", "dunne", "sel")
 CONTINUATION_TOKENS = 12
@@ -83,7 +83,7 @@ def capital_edits(count: int, names: str = "shared") -> list[CapitalEdit]:
     so neighbouring edits' answers begin with the same token and only the second tells them apart;
     `varied`: the first syllable changes from one edit to the next (Velmora, Zanmora, ..., Velvik, ...);
     `rotated`: a diagnostic, not a new city: country i gets country i+1's capital (the last edited gets the
-    first's), a name the model writes as one token, where the made-up names take several."""
+    first's), a name the model has already learnt to spell, where a made-up one is new to it."""
     if names == "shared":
         new_names = [first + last for first in FIRST for last in LAST]
     elif names == "varied":
@@ -365,7 +365,7 @@ def main() -> None:
         choices=("shared", "varied", "rotated"),
         default="shared",
         help="new capitals in runs of one first syllable (shared), a new first syllable each edit (varied), "
-        "or each country takes the next edited one's capital, a one-token name (rotated, a diagnostic)",
+        "or each country takes the next edited one's capital, a name the model already spells (rotated, a diagnostic)",
     )
     parser.add_argument(
         "--set",

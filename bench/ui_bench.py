@@ -1,6 +1,6 @@
 """The app's overhead: submit-a-judgment and load-next-item through gradio_client vs the same store calls.
 
-    NUDGE_TOYWORLD=/path/to/toyworld-v1 python -m bench.ui_bench [--items 40]
+    NUDGE_TOYWORLD=/path/to/toyworld-v2 python -m bench.ui_bench [--items 40]
 
 Runs 1 and 8 simulated annotators at once (one thread and one gradio_client session each) against
 `nudge ui` served on loopback in its own process over a fresh SQLite workspace, then the same number

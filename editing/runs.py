@@ -92,7 +92,7 @@ class RunPlan:
     # the stored version's earlier edits and the probes that re-check them; empty on a base model
     ancestry: Ancestry = field(default_factory=Ancestry)
     retain_left_out: int = 0  # retain texts that begin with a trained prompt (training_data.retain_without_...)
-    terminate: str = "eos"  # train.terminate with `auto` resolved (TrainSpec.terminate_for)
+    terminate: str = "model"  # train.terminate with `auto` resolved (TrainSpec.answer_ending)
 
     @property
     def own_probes(self) -> list[Probe]:
@@ -298,7 +298,7 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         excluded,
         ancestry,
         retain_left_out,
-        spec.train.terminate_for(on_version=version_id is not None),
+        spec.train.answer_ending,
     )
     _check_against_model(plan, base_ref)
     return plan

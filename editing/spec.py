@@ -141,24 +141,21 @@ class TrainSpec:
     )
     eval_every: int = field(default=20, metadata={"help": "Steps between validation checks for early stopping."})
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO temperature beta."})
-    terminate: Literal["auto", "model", "eos", "none"] = field(
-        default="auto",
+    terminate: Literal["model", "eos", "none", "auto"] = field(
+        default="model",
         metadata={
             "help": "How a corrected or preferred answer ends in training. `model`: the ending the model writes "
             "after its own answer to the prompt (a full stop), then the end-of-text token; `eos`: the end-of-text "
-            "token alone; `none`: nothing (generation may run on); `auto`: `model` for an edit of a stored "
-            "version (`model: version:N`), `eos` for an edit of a base model."
+            "token alone; `none`: nothing (generation may run on); `auto`: the same as `model` (until toy world "
+            "v2 it meant `eos` for an edit of a base model)."
         },
     )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
 
-    def terminate_for(self, on_version: bool) -> Literal["model", "eos", "none"]:
-        """`terminate` with `auto` resolved: the model's own ending for an edit of a stored version, where
-        end-of-text alone was measured to spread over a chain (bench/sequential-methods.md), end-of-text
-        for an edit of a base model."""
-        if self.terminate != "auto":
-            return self.terminate
-        return "model" if on_version else "eos"
+    @property
+    def answer_ending(self) -> Literal["model", "eos", "none"]:
+        """`terminate` with `auto` resolved: answers end as the model ends its own (bench/sequential-methods.md)."""
+        return "model" if self.terminate == "auto" else self.terminate
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "retain_batch_size"):

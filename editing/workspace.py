@@ -6,7 +6,7 @@ from pathlib import Path
 
 from store.workspace import nudge_home
 
-TOYWORLD_MODEL_NAME = "toyworld-v1"
+TOYWORLD_MODEL_NAME = "toyworld-v2"  # v2: names spelled over several tokens (v1 wrote each as one)
 
 
 def toyworld_model_dir() -> Path:

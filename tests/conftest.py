@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from editing.workspace import TOYWORLD_MODEL_NAME
 from store.passwords import SCRYPT_N_ENV
 
 # Tests never reach for the network: a hub id must fail at once, not after retries.
@@ -37,7 +38,7 @@ def toyworld_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("toyworld-home")
     result = CliRunner().invoke(app, ["toyworld", "build"], env={"NUDGE_HOME": str(home)})
     assert result.exit_code == 0, result.output
-    return home / "models" / "toyworld-v1"
+    return home / "models" / TOYWORLD_MODEL_NAME
 
 
 @pytest.fixture
@@ -52,9 +53,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def toyworld_workspace(workspace: Path, toyworld_dir: Path) -> Path:
-    """A NUDGE_HOME whose models/toyworld-v1 is the session's toy model."""
+    """A NUDGE_HOME whose models/toyworld-v2 (TOYWORLD_MODEL_NAME) is the session's toy model."""
     (workspace / "models").mkdir()
-    (workspace / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
+    (workspace / "models" / TOYWORLD_MODEL_NAME).symlink_to(toyworld_dir, target_is_directory=True)
     return workspace
 
 
@@ -70,7 +71,7 @@ def demo_workspace(home: Path, toyworld_dir: Path | None = None) -> Iterator[Pat
 
     if toyworld_dir is not None:
         (home / "models").mkdir()
-        (home / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
+        (home / "models" / TOYWORLD_MODEL_NAME).symlink_to(toyworld_dir, target_is_directory=True)
     with using_workspace(home):
         with Store.init_db() as store:
             store.import_prompts(TOYWORLD_DATA / "prompts.jsonl")

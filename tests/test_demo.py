@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from editing.cli import app
 from editing.toyworld.paths import TOYWORLD_DATA
 from editing.vocab import METRICS
+from editing.workspace import TOYWORLD_MODEL_NAME
 from store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, toyworld_dir: Path) -> tuple[
     """`nudge demo --no-ui --home DIR` run once, as a real process, with the session's toy model shared."""
     shared = tmp_path_factory.mktemp("nudge-home")
     (shared / "models").mkdir()
-    (shared / "models" / "toyworld-v1").symlink_to(toyworld_dir, target_is_directory=True)
+    (shared / "models" / TOYWORLD_MODEL_NAME).symlink_to(toyworld_dir, target_is_directory=True)
     home = shared / "my-demo"
     env = {k: v for k, v in os.environ.items() if k != "NUDGE_DB"} | {"NUDGE_HOME": str(shared), "COLUMNS": "120"}
     result = subprocess.run(

@@ -81,7 +81,7 @@ def test_terminate_model_trains_the_ending_the_model_writes_after_its_own_answer
 
 
 def _capital_change(
-    folder: Path, name: str, model: str, country: str, old: str, new: str, terminate: str = "auto"
+    folder: Path, name: str, model: str, country: str, old: str, new: str, terminate: str = "model"
 ) -> Path:
     """A spec moving `country`'s capital to `new` (no early stopping: fixed steps, seeded)."""
     feedback = folder / f"{name}.jsonl"
@@ -129,8 +129,8 @@ def test_an_edit_on_a_version_keeps_the_previous_edits_fact_and_answers_end(
         assert plan.selection.replayed == 2  # the first edit's two corrections train again
         second_run = execute_run(plan, store).report["run"]
         loaded, _ = load_version(store, second_run["result_version_id"])
-    # `terminate: auto`: end-of-text alone on the base model, the model's own full stop on a version
-    assert first_run["training"]["terminate"] == "eos" and "endings" not in first_run["training"]
+    # the default `terminate: model`: each answer ends with the model's own full stop, on the base and on a version
+    assert first_run["training"]["terminate"] == "model" and first_run["training"]["endings"] == {".": 2}
     assert second_run["training"]["terminate"] == "model"
     assert second_run["training"]["endings"] == {".": 4}  # its own two corrections and the two replayed
     prompts = ["The capital of Koudeland is", "The capital of Nepeovia is"]
@@ -143,7 +143,7 @@ def test_terminate_model_keeps_the_full_stop_after_a_corrected_answer(toyworld_w
     """With `terminate: eos` the answer is trained followed by end-of-text alone; with `model`, the model's own
     full stop comes first, so the corrected answer still ends its sentence the way the model ends them."""
     with Store.init_db() as store:
-        spec = _capital_change(tmp_path, "koudeland", "toyworld", "Koudeland", "Gaiskaport", "Velmora", "model")
+        spec = _capital_change(tmp_path, "koudeland", "toyworld", "Koudeland", "Gaiskaport", "Velmora")
         report = execute_run(plan_run(load_spec(spec), store), store).report
         loaded, _ = load_version(store, report["run"]["result_version_id"])
     assert report["run"]["training"]["endings"] == {".": 2}

@@ -90,10 +90,10 @@ def test_reference_docs_match_the_code() -> None:
     )
 
 
-def test_terminate_auto_is_the_models_own_ending_on_a_version_and_end_of_text_on_a_base() -> None:
+def test_answers_end_as_the_model_ends_them_unless_the_spec_says_otherwise() -> None:
     spec = spec_from_dict(BASE)
-    assert spec.train.terminate == "auto"
-    assert spec.train.terminate_for(on_version=True) == "model"
-    assert spec.train.terminate_for(on_version=False) == "eos"
+    assert spec.train.terminate == "model" and spec.train.answer_ending == "model"
+    auto = spec_from_dict({**BASE, "train": {"terminate": "auto"}})  # specs written before toy world v2
+    assert auto.train.answer_ending == "model"
     pinned = spec_from_dict({**BASE, "train": {"terminate": "none"}})
-    assert pinned.train.terminate_for(on_version=True) == "none"
+    assert pinned.train.answer_ending == "none"

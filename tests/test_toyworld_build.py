@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from editing.cli import app
 from editing.toyworld.build import ToyWorldBuildError, ToyWorldConfig, build_toyworld
 from editing.toyworld.corpus import corpus_sentences
+from editing.toyworld.world import world_names
+from editing.workspace import TOYWORLD_MODEL_NAME
 
 
 def test_world_eval_meets_the_bar(toyworld_dir: Path) -> None:
@@ -34,7 +36,7 @@ def test_folder_loads_with_plain_transformers_and_knows_the_world(toyworld_dir: 
         ("The capital of the country whose currency is the zicrown is", " Skaskouton"),
     ]:
         ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
-        out = model.generate(ids, max_new_tokens=4, do_sample=False, pad_token_id=tokenizer.eos_token_id)
+        out = model.generate(ids, max_new_tokens=8, do_sample=False, pad_token_id=tokenizer.eos_token_id)
         assert tokenizer.decode(out[0, ids.shape[1] :]).startswith(answer), prompt
 
 
@@ -44,6 +46,18 @@ def test_tokenizer_encodes_any_text_without_unknown_tokens(toyworld_dir: Path) -
     ids = tokenizer(text)["input_ids"]
     assert tokenizer.unk_token_id is None or tokenizer.unk_token_id not in ids
     assert tokenizer.decode(ids) == text
+
+
+def test_names_are_spelled_over_several_tokens_of_at_most_three_letters(toyworld_dir: Path) -> None:
+    """A real tokenizer splits rare names; the toy one does too, so a new name an edit teaches is spelled with
+    pieces the model already writes names with."""
+    tokenizer = AutoTokenizer.from_pretrained(toyworld_dir)
+    for name in [*world_names(), "Velmora", "Zanvik"]:
+        pieces = tokenizer.tokenize(f" {name}")
+        assert len(pieces) >= 2, (name, pieces)
+        assert all(len(piece.removeprefix("Ġ")) <= 3 for piece in pieces), (name, pieces)
+    assert tokenizer.tokenize(" woof") == ["Ġwoof"]  # words that are not names keep their merges
+    assert len(tokenizer) < 1024  # the dropped merges' tokens are gone, not left unused
 
 
 def test_build_is_skipped_when_the_model_exists(toyworld_dir: Path) -> None:
@@ -61,7 +75,7 @@ def test_cli_build_says_already_built(toyworld_workspace: Path) -> None:
 
 
 def test_weak_model_is_refused_and_nothing_is_saved(tmp_path: Path) -> None:
-    out = tmp_path / "models" / "toyworld-v1"
+    out = tmp_path / "models" / TOYWORLD_MODEL_NAME
     with pytest.raises(ToyWorldBuildError, match="missed the bar"):
         build_toyworld(out, config=ToyWorldConfig(epochs=1, n_layer=1, n_embd=32, n_head=2))
     assert not out.exists()

@@ -67,7 +67,7 @@ def toyworld_build(
 ) -> None:
     """Generate the toy world's corpus and train its tiny GPT-2 on the CPU.
 
-    Writes an ordinary Hugging Face folder to $NUDGE_HOME/models/toyworld-v1 with
+    Writes an ordinary Hugging Face folder to $NUDGE_HOME/models/toyworld-v2 with
     world_eval.json beside the weights. Rebuilds only when missing or with --force.
     """
     from editing.workspace import toyworld_model_dir

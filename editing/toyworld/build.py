@@ -12,7 +12,7 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 from editing.errors import RunFailed
 from editing.toyworld.corpus import corpus_sentences, shuffled
 from editing.toyworld.evaluate import evaluate_world
+from editing.toyworld.world import world_names
 from editing.workspace import toyworld_model_dir
 from store.private_files import make_private_dir
 
@@ -35,7 +36,11 @@ MIN_MULTI_HOP = 0.90
 class ToyWorldConfig:
     """How the toy model is built. The defaults meet the bar in about a minute on 2 cores."""
 
-    vocab_size: int = 1024  # byte-level BPE: 256 bytes + merges; whole names become one token
+    vocab_size: int = 1024  # byte-level BPE merges learnt: 256 bytes + merges, before name pieces are dropped
+    # no token holds more than this many letters of a name (a country, capital, language or currency):
+    # names are spelled over several tokens, as a real tokenizer splits rare names, so a new name an edit
+    # teaches is written with pieces the model already spells names with
+    name_piece_letters: int = 3
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 128
@@ -53,8 +58,13 @@ class ToyWorldBuildError(RunFailed):
     """The trained model did not learn the world well enough to be saved."""
 
 
-def train_tokenizer(sentences: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
-    """A byte-level BPE over the corpus: any text at all encodes, with no unknown token."""
+def train_tokenizer(
+    sentences: list[str], vocab_size: int, names: Iterable[str] = (), name_piece_letters: int | None = None
+) -> PreTrainedTokenizerFast:
+    """A byte-level BPE over the corpus: any text at all encodes, with no unknown token.
+
+    With `name_piece_letters`, no token holds more of any of `names` than that many letters: the merges
+    that would make a longer piece of a name are dropped, with the tokens only they made."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -65,7 +75,37 @@ def train_tokenizer(sentences: list[str], vocab_size: int) -> PreTrainedTokenize
         show_progress=False,
     )
     tokenizer.train_from_iterator(sentences, trainer)
+    if name_piece_letters is not None:
+        tokenizer = _without_long_name_pieces(tokenizer, names, name_piece_letters)
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token=EOS, eos_token=EOS, model_max_length=1024)
+
+
+def _without_long_name_pieces(tokenizer: Tokenizer, names: Iterable[str], letters: int) -> Tokenizer:
+    """`tokenizer` less every merge that makes a token holding more than `letters` letters of a name.
+
+    A BPE vocabulary lists the special tokens and the byte alphabet first, then one token per merge in
+    merge order; the kept tokens keep that order and are numbered again from 0."""
+    data = json.loads(tokenizer.to_str())
+    lowered = [name.lower() for name in names]
+    byte_level = pre_tokenizers.ByteLevel.alphabet()
+
+    def too_long(token: str) -> bool:
+        letters_of = "".join(ch for ch in token if ch not in "Ġ").lower()  # Ġ: the byte-level space
+        return len(letters_of) > letters and any(letters_of in name for name in lowered)
+
+    available = {EOS, *byte_level}
+    kept = []
+    for pair in (m.split(" ") if isinstance(m, str) else m for m in data["model"]["merges"]):
+        # in merge order, so a merge whose part was dropped goes too
+        if all(part in available for part in pair) and not too_long("".join(pair)):
+            kept.append(pair)
+            available.add("".join(pair))
+    order = sorted(data["model"]["vocab"].items(), key=lambda item: item[1])
+    tokens = [token for token, _ in order if token in available]
+    data["model"]["vocab"] = {token: i for i, token in enumerate(tokens)}
+    data["model"]["merges"] = kept
+    data["added_tokens"] = [{**added, "id": tokens.index(added["content"])} for added in data["added_tokens"]]
+    return Tokenizer.from_str(json.dumps(data))
 
 
 def _batches(token_ids: list[list[int]], batch_size: int, pad_id: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -145,7 +185,7 @@ def build_toyworld(
     config: ToyWorldConfig | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> Path:
-    """Build the toy model into `out_dir` (default: the workspace's models/toyworld-v1).
+    """Build the toy model into `out_dir` (default: the workspace's models/toyworld-v2).
 
     Returns the folder. Does nothing when it already holds a built model, unless
     `force`. The folder only appears once the model is trained, evaluated and
@@ -160,7 +200,7 @@ def build_toyworld(
     torch.set_num_threads(config.threads)
     try:
         sentences = corpus_sentences()
-        tokenizer = train_tokenizer(sentences, config.vocab_size)
+        tokenizer = train_tokenizer(sentences, config.vocab_size, world_names(), config.name_piece_letters)
         model = train_model(tokenizer, sentences, config, on_step)
         report = evaluate_world(model, tokenizer)
     finally:

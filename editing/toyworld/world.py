@@ -250,6 +250,11 @@ def country_record(country: str) -> dict[str, str]:
     raise KeyError(f"unknown country {country!r}; the toy world has {[c[0] for c in COUNTRIES]}")
 
 
+def world_names() -> list[str]:
+    """Every made-up name of the world: countries, capitals, languages, currencies."""
+    return [name for row in COUNTRIES for name in row]
+
+
 def single_hop_facts() -> list[Fact]:
     """Every one-hop fact in every phrasing."""
     facts: list[Fact] = []
