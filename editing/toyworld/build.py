@@ -34,7 +34,7 @@ MIN_MULTI_HOP = 0.90
 
 @dataclass
 class ToyWorldConfig:
-    """How the toy model is built. The defaults meet the bar in about a minute on 2 cores."""
+    """How the toy model is built. The defaults meet the bar in about 90 s on 2 cores."""
 
     vocab_size: int = 1024  # byte-level BPE merges learnt: 256 bytes + merges, before name pieces are dropped
     # no token holds more than this many letters of a name (a country, capital, language or currency):
