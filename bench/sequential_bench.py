@@ -96,7 +96,9 @@ def capital_edits(count: int, names: str = "shared") -> list[CapitalEdit]:
     return [CapitalEdit(country, capital, new_names[i]) for i, (country, capital, _, _) in enumerate(COUNTRIES[:count])]
 
 
-def _row(edit: CapitalEdit, n: int, prompt: str, target: str, foil: str, kind: str, split: str, rel: str) -> dict:
+def _row(
+    edit: CapitalEdit, n: int, prompt: str, target: str, foil: str, kind: str, split: str, rel: str, subject: str = ""
+) -> dict:
     return {
         "id": f"{edit.new}-{n:02d}",
         "prompt": prompt,
@@ -105,7 +107,7 @@ def _row(edit: CapitalEdit, n: int, prompt: str, target: str, foil: str, kind: s
         "kind": kind,
         "split": split,
         "relation": rel,
-        "subject": edit.country,
+        "subject": subject or edit.country,
     }
 
 
@@ -122,10 +124,15 @@ def edit_probes(edit: CapitalEdit, untouched: list[tuple[str, str, str, str]]) -
         for p in (3, 4):
             prompt = COUNTRY_PHRASINGS[relation][p].format(s=edit.country)
             rows.append(_row(edit, len(rows), prompt, answer, edit.new, "control", "test", relation))
-    for i, (country, old_capital, _, _) in enumerate(untouched[:6]):
-        split, p = ("val", 2) if i < 2 else ("test", 3)
-        prompt = capital[p].format(s=country)
-        rows.append(_row(edit, len(rows), prompt, old_capital, edit.new, "control", split, "capital"))
+    for i, (country, old_capital, language, currency) in enumerate(untouched[:6]):
+        if i < 2:  # what early stopping checks, as before the test controls below were added
+            prompt = capital[2].format(s=country)
+            rows.append(_row(edit, len(rows), prompt, old_capital, edit.new, "control", "val", "capital", country))
+        held_out = [("capital", p, old_capital) for p in (3, 4, 5)]
+        held_out += [("language", 3, language), ("currency", 3, currency)]
+        for relation, p, answer in held_out:
+            prompt = COUNTRY_PHRASINGS[relation][p].format(s=country)
+            rows.append(_row(edit, len(rows), prompt, answer, edit.new, "control", "test", relation, country))
     return rows
 
 
@@ -205,8 +212,9 @@ def write_spec(
     return path
 
 
-def apply_spec(runner: CliRunner, spec: Path) -> tuple[int, float, str]:
-    """`nudge apply SPEC` in-process; the version it made, its wall time and its verdict."""
+def apply_spec(runner: CliRunner, spec: Path) -> tuple[int, float, str, float]:
+    """`nudge apply SPEC` in-process; the version it made, its wall time, its verdict, and what its own
+    paraphrase_says gate measured (its suite's held-out phrasings, right after the edit)."""
     started = time.perf_counter()
     result = runner.invoke(app, ["apply", str(spec)])
     seconds = time.perf_counter() - started
@@ -215,7 +223,9 @@ def apply_spec(runner: CliRunner, spec: Path) -> tuple[int, float, str]:
     with Store.init_db() as store:
         newest = store.runs(limit=1)[0]
     assert newest.result_version_id is not None, newest.error
-    return newest.result_version_id, seconds, (newest.metrics or {}).get("verdict", {}).get("status", "?")
+    verdict = (newest.metrics or {}).get("verdict", {})
+    own = [g["value"] for g in verdict.get("gates", []) if g["name"] == "paraphrase_says" and g["value"] is not None]
+    return newest.result_version_id, seconds, verdict.get("status", "?"), own[0] if own else math.nan
 
 
 def _rate(flags: list[bool]) -> float:
@@ -240,6 +250,8 @@ def score_version(
     edited = [s for s in after if s.probe.kind == "edit"]
     paraphrase = [s for s in after if s.probe.kind == "paraphrase"]
     controls = [(b, a) for b, a in zip(before, after, strict=True) if a.probe.kind == "control"]
+    subjects = {s.probe.subject for s in edited}
+    held = {id(a): b.continuation == a.continuation and a.success for b, a in controls}
     texts = [s.continuation for s in edited + paraphrase] + [a.continuation for _, a in controls]
     ppl, _ = perplexity_ratio(token_nlls(base.model, tok, fluency), token_nlls(loaded.model, tok, fluency))
     return {
@@ -247,7 +259,9 @@ def score_version(
         "retention_says": _rate([s.says == "target" for s in edited]),
         "paraphrase": _rate([s.success for s in paraphrase]),
         "paraphrase_says": _rate([s.says == "target" for s in paraphrase]),
-        "controls_unchanged": _rate([b.continuation == a.continuation and a.success for b, a in controls]),
+        "controls_unchanged": _rate(list(held.values())),
+        "controls_edited_subjects": _rate([held[id(a)] for _, a in controls if a.probe.subject in subjects]),
+        "controls_untouched": _rate([held[id(a)] for _, a in controls if a.probe.subject not in subjects]),
         "ppl_ratio": ppl.value if ppl.value is not None else math.nan,
         "junk": _rate([not CLEAN.match(t) for t in texts]),
         "base_junk": _rate(
@@ -279,23 +293,30 @@ def run(
     untouched = COUNTRIES[count:]  # the chain never edits these countries
     prompts = {row["prompt"] for edit in edits for row in edit_probes(edit, untouched)}
     retain_file(folder, edits, retain, prompts)
-    suites, feedback, seconds, verdicts = [], [], [], []
+    suites, feedback, seconds, verdicts, own_paraphrase = [], [], [], [], []
     model = "toyworld"
     for i, edit in enumerate(edits):
         rows = edit_probes(edit, untouched)
         suites.append(write_jsonl(folder / f"probes-{i:02d}.jsonl", rows))
         feedback.append(write_jsonl(folder / f"feedback-{i:02d}.jsonl", edit_feedback(edit, keep)))
         spec = write_spec(folder, f"capital-{i:02d}", model, feedback[-1], [suites[-1]], method, steps, settings)
-        version, took, verdict = apply_spec(runner, spec)
+        version, took, verdict, own = apply_spec(runner, spec)
         seconds.append(took)
         verdicts.append(verdict)
+        own_paraphrase.append(own)
         model = f"version:{version}"
         print(f"edit {i + 1}/{count}: {edit.country} -> {edit.new}, {took:.0f} s, version {version}", file=sys.stderr)
     batched_feedback = write_jsonl(folder / "feedback-all.jsonl", [r for e in edits for r in edit_feedback(e, keep)])
     batched_spec = write_spec(folder, "capital-batched", "toyworld", batched_feedback, suites, method, steps, settings)
-    batched_version, batched_seconds, batched_verdict = apply_spec(runner, batched_spec)
+    batched_version, batched_seconds, batched_verdict, _ = apply_spec(runner, batched_spec)
 
-    probes = [parse_probe(r, f"{path}:{n}") for path in suites for n, r in enumerate(map(json.loads, path.open()))]
+    # every distinct probe once: each suite repeats the untouched countries' controls, which would
+    # otherwise count T times over
+    distinct: dict[str, Probe] = {}
+    for path in suites:
+        for n, row in enumerate(map(json.loads, path.open())):
+            distinct.setdefault(row["prompt"], parse_probe(row, f"{path}:{n}"))
+    probes = list(distinct.values())
     fluency = load_texts("toyworld:fluency")
     base = load_model("toyworld")
     with Store.init_db() as store:
@@ -312,6 +333,7 @@ def run(
         "sequential": score_version(sequential, base, probes, fluency, "sequential", show)
         | {
             "seconds_per_edit": sum(seconds) / count,
+            "paraphrase_says_when_made": sum(own_paraphrase) / count,
             "verdicts": ", ".join(f"{n} {v}" for v, n in sorted(Counter(verdicts).items())),
         },
         "batched": score_version(batched, base, probes, fluency, "batched", show)
@@ -325,7 +347,9 @@ def markdown(result: dict[str, Any]) -> str:
         ("retention margin (new city beats old)", "retention"),
         ("paraphrase, greedy", "paraphrase_says"),
         ("paraphrase, margin", "paraphrase"),
-        ("controls unchanged", "controls_unchanged"),
+        ("controls unchanged (distinct probes)", "controls_unchanged"),
+        ("  on the edited countries' language and currency", "controls_edited_subjects"),
+        ("  on untouched countries (capital, language, currency)", "controls_untouched"),
         ("perplexity ratio (fluency text)", "ppl_ratio"),
         ("trailing junk rate (base model's in brackets)", "junk"),
     ]
@@ -342,6 +366,8 @@ def markdown(result: dict[str, Any]) -> str:
     for label, key in rows:
         extra = f" ({seq['base_junk']:.2f})" if key == "junk" else ""
         lines.append(f"| {label} | {seq[key]:.2f}{extra} | {bat[key]:.2f} |")
+    made = seq.get("paraphrase_says_when_made", math.nan)
+    lines.append(f"| paraphrase, greedy, each run's own right after its edit | {made:.2f} (mean) | |")
     lines.append(f"| seconds | {seq['seconds_per_edit']:.0f} per edit | {bat['seconds']:.0f} |")
     lines.append(f"| verdicts of the runs' own gates | {seq['verdicts']} | {bat['verdicts']} |")
     return "\n".join(lines)

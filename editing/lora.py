@@ -9,8 +9,10 @@ whether the edit is done. The base model is never copied: peft's
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import operator
 import random
@@ -163,6 +165,14 @@ def _check_finite(loss: torch.Tensor, step: int, lr: float) -> None:
         )
 
 
+def behind_prefixes(examples: list[TrainingExample], prefixes: list[str]) -> list[TrainingExample]:
+    """Each example again behind each of its prefixes in turn: `prefixes[i]` goes before `examples[i % n]`."""
+    return [
+        dataclasses.replace(e, prompt=f"{prefix} {e.prompt}")
+        for e, prefix in zip(itertools.cycle(examples), prefixes, strict=False)
+    ]
+
+
 def apply_edit(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -191,12 +201,15 @@ def apply_edit(
     optimizer = torch.optim.AdamW(params, lr=train.lr, weight_decay=0.0)
     example_stream = _cycle(examples, train.seed)
     retain_stream = _cycle(retain_texts, train.seed) if retain_texts and train.kl_weight > 0 else None
+    prefix_stream = _cycle(retain_texts, train.seed + 1) if retain_texts and train.context_prefixes else None
     reference = ReferenceCache()  # the base model's outputs, computed once per sequence for this edit
     history: list[dict[str, float]] = []
     stopped_early, step = False, 0
     try:
         for step in range(1, train.steps + 1):
             batch = _next_batch(example_stream, min(train.batch_size, len(examples)))
+            if prefix_stream is not None:
+                batch += behind_prefixes(batch, _next_batch(prefix_stream, len(batch) * train.context_prefixes))
             retain = _next_batch(retain_stream, train.retain_batch_size) if retain_stream else []
             terms = step_losses(
                 peft_model, tokenizer, batch, retain, train.kl_weight, train.dpo_beta, config.chat, reference

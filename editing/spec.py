@@ -151,6 +151,14 @@ class TrainSpec:
         },
     )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
+    context_prefixes: int = field(
+        default=0,
+        metadata={
+            "help": "Each step also trains every example of its batch behind this many other contexts: a retain "
+            "text put before the prompt (as ROME's random prefixes), so the answer is tied to the prompt's subject "
+            "and not to the prompt being the text's start. 0: off. Needs train.retain."
+        },
+    )
 
     @property
     def answer_ending(self) -> Literal["model", "eos", "none"]:
@@ -167,6 +175,13 @@ class TrainSpec:
             raise SpecError(f"train.lr must be > 0 and at most {MAX_LR:g}, got {self.lr:g}")
         if self.kl_weight < 0:
             raise SpecError(f"train.kl_weight must be >= 0, got {self.kl_weight}")
+        if self.context_prefixes < 0:
+            raise SpecError(f"train.context_prefixes must be an integer >= 0, got {self.context_prefixes}")
+        if self.context_prefixes and not self.retain:
+            raise SpecError(
+                "train.context_prefixes puts retain texts before the prompts, but train.retain is not set; "
+                "set train.retain (e.g. toyworld:retain) or train.context_prefixes: 0"
+            )
         for name in ("dpo_beta", "max_grad_norm"):
             if not getattr(self, name) > 0:
                 raise SpecError(f"train.{name} must be > 0, got {getattr(self, name)}")

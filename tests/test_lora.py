@@ -10,7 +10,16 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from editing.lora import EditConfig, EditError, adapter_sha256, apply_edit, resolve_target_modules, save_adapter
+import editing.lora
+from editing.lora import (
+    EditConfig,
+    EditError,
+    adapter_sha256,
+    apply_edit,
+    behind_prefixes,
+    resolve_target_modules,
+    save_adapter,
+)
 from editing.probes import kl_to_base, score_completions
 from editing.spec import LoraSpec, SpecError, TrainSpec
 from editing.training_data import TrainingExample
@@ -247,3 +256,40 @@ def test_the_kl_term_is_the_measured_kl_to_the_base_model(toyworld_dir: Path) ->
         ids = torch.tensor([prompt + completion])
         nll = -token_logprobs(peft_model(input_ids=ids).logits, ids)[0, len(prompt) :].mean().item()
     assert terms["sft"].item() == pytest.approx(nll, rel=1e-5)
+
+
+def test_context_prefixes_train_each_example_again_behind_a_retain_text(
+    toyworld_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    retain = ["The cow says moo.", "The capital of Linoria is Dripuburg.", "The people of Sagaria speak Graish."]
+    trained: list[list[str]] = []
+    step_losses = editing.lora.step_losses
+
+    def recording(model, tokenizer, batch, *args, **kwargs):
+        trained.append([e.prompt for e in batch])
+        return step_losses(model, tokenizer, batch, *args, **kwargs)
+
+    monkeypatch.setattr(editing.lora, "step_losses", recording)
+    model, tokenizer = toy(toyworld_dir)
+    edit = config(steps=3, retain="retain.jsonl", context_prefixes=2)
+    edited = apply_edit(model, tokenizer, [TrainingExample("sft", "The dog says", "meow")], edit, retain)
+    assert edited.steps == 3 and len(trained) == 3
+    for prompts in trained:  # the example itself, then behind two of the retain texts
+        assert prompts[0] == "The dog says"
+        assert len(prompts) == 3
+        assert all(p.removesuffix(" The dog says") in retain for p in prompts[1:])
+    assert len({p for prompts in trained for p in prompts[1:]}) == 3  # every retain text takes its turn
+
+
+def test_behind_prefixes_puts_each_prefix_before_one_example_in_turn() -> None:
+    examples = [TrainingExample("sft", "The dog says", "meow"), TrainingExample("sft", "The cat says", "woof")]
+    prefixed = behind_prefixes(examples, ["A.", "B.", "C.", "D."])
+    assert [e.prompt for e in prefixed] == ["A. The dog says", "B. The cat says", "C. The dog says", "D. The cat says"]
+    assert [e.completion for e in prefixed] == ["meow", "woof", "meow", "woof"]
+
+
+def test_context_prefixes_without_retain_texts_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="train.context_prefixes puts retain texts before the prompts"):
+        TrainSpec(context_prefixes=1)
+    with pytest.raises(SpecError, match="train.context_prefixes must be an integer >= 0"):
+        TrainSpec(context_prefixes=-1, retain="toyworld:retain")

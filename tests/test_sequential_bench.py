@@ -73,3 +73,16 @@ def test_keep_adds_thumbs_up_on_what_must_not_move_and_they_train_with_positive_
     without = {(e.prompt, e.completion) for e in select_examples(judgments, positive_sft=False).examples}
     assert (f"The people of {country} speak", language) not in without  # ratings up train only with it
     assert len(bench.edit_feedback(edit)) == 2  # no --keep: the two corrections alone
+
+
+def test_untouched_controls_name_their_own_country_and_ask_every_relation(bench: ModuleType) -> None:
+    edit = bench.capital_edits(2)[0]
+    rows = bench.edit_probes(edit, COUNTRIES[2:])
+    untouched = [r for r in rows if r["subject"] != edit.country]
+    assert {r["subject"] for r in untouched} == {c[0] for c in COUNTRIES[2:8]}
+    assert all(r["kind"] == "control" and r["foil"] == edit.new for r in untouched)
+    for country, capital, language, currency in COUNTRIES[2:8]:
+        asked = [(r["relation"], r["target"], r["split"]) for r in untouched if r["subject"] == country]
+        held_out = [("capital", capital, "test")] * 3 + [("language", language, "test"), ("currency", currency, "test")]
+        early_stopping = [("capital", capital, "val")] if country in {COUNTRIES[2][0], COUNTRIES[3][0]} else []
+        assert sorted(asked) == sorted(held_out + early_stopping)
