@@ -250,7 +250,8 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         raise RunInputError(f"model: {exc}") from exc
     try:
         suites = _load_suites(spec, store)
-        retain = load_texts(spec.train.retain) if spec.train.retain and spec.train.kl_weight > 0 else []
+        wanted = spec.train.kl_weight > 0 or spec.train.context_prefixes > 0  # the KL term, or prefixes
+        retain = load_texts(spec.train.retain) if spec.train.retain and wanted else []
         fluency = load_texts(spec.fluency) if spec.fluency else []
         judgments, source, excluded = _select_feedback(spec.feedback, store)
     except ValueError as exc:

@@ -15,6 +15,8 @@ import yaml
 from typer.testing import CliRunner
 
 from editing.cli import app
+from editing.runs import plan_run
+from editing.spec import load_spec
 from editing.toyworld.paths import EXAMPLES
 from store import Store
 from tests.conftest import demo_workspace
@@ -123,3 +125,12 @@ def test_a_disabled_annotator_does_not_train_unless_the_spec_asks(demo_store, tm
     finally:
         with Store.open() as store:
             store.enable_annotator("alice")
+
+
+def test_context_prefixes_read_the_retain_texts_even_without_a_kl_term(demo_store, tmp_path: Path) -> None:
+    train = {"kl_weight": 0.0, "retain": "toyworld:retain"}
+    with Store.open() as store:
+        without = plan_run(load_spec(write_spec(tmp_path, train=train)), store)
+        prefixed = plan_run(load_spec(write_spec(tmp_path, train={**train, "context_prefixes": 1})), store)
+    assert without.retain_texts == []  # no KL term, no prefixes: nothing reads them
+    assert prefixed.retain_texts and all(isinstance(t, str) and t for t in prefixed.retain_texts)
