@@ -12,8 +12,9 @@ HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=1">'
 
 
 def wait_for_prompt(page, text: str) -> None:
+    # 60 s: on a loaded 2-core CI machine the first submit after login once took longer than 30 s
     page.wait_for_function(
-        "t => document.querySelector('#label-prompt textarea')?.value === t", arg=text, timeout=30_000
+        "t => document.querySelector('#label-prompt textarea')?.value === t", arg=text, timeout=60_000
     )
 
 
