@@ -1,6 +1,6 @@
 """Many capital changes in a row: do the earlier edits hold, and does anything else move?
 
-    .venv/bin/python bench/sequential_bench.py [--edits 30] [--method replay] [--steps 150] [--retain corpus]
+    .venv/bin/python bench/sequential_bench.py [--edits 30] [--seeds 0 1 2] [--method replay] [--no-keep]
 
 Makes T distinct single-fact edits on the toy world (country i's capital moves to a
 new made-up city), each with its own feedback file, probe suite and spec in a temp
@@ -19,9 +19,11 @@ The KL term's retain set (`--retain`) is the toy model's own training corpus les
 the old capitals and every probe's sentence (`corpus`), or the toy world's
 one-phrasing retain set (`toy`). `--names rotated` (a diagnostic) gives each
 country the next edited country's capital, a name the model already spells, instead of a made-up
-one; `--keep` adds to each edit's feedback thumbs-up on its country's language
-and currency (trained with `feedback.positive_sft`); `--show-misses` prints every
-probe a final version gets wrong.
+one; `--keep` (on unless `--no-keep`) adds to each edit's feedback thumbs-up on
+its country's language and currency (trained with `feedback.positive_sft`);
+`--show-misses` prints every probe a final version gets wrong. Each seed of
+`--seeds` is a whole run (the chain and the batched edit); the table gives each
+seed's final version and the medians.
 Set NUDGE_TOYWORLD to a built toy model folder to skip building it.
 """
 
@@ -31,6 +33,7 @@ import argparse
 import json
 import math
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -341,35 +344,52 @@ def run(
     }
 
 
-def markdown(result: dict[str, Any]) -> str:
-    rows = [
-        ("greedy retention (edit probes say the new city)", "retention_says"),
-        ("retention margin (new city beats old)", "retention"),
-        ("paraphrase, greedy", "paraphrase_says"),
-        ("paraphrase, margin", "paraphrase"),
-        ("controls unchanged (distinct probes)", "controls_unchanged"),
-        ("  on the edited countries' language and currency", "controls_edited_subjects"),
-        ("  on untouched countries (capital, language, currency)", "controls_untouched"),
-        ("perplexity ratio (fluency text)", "ppl_ratio"),
-        ("trailing junk rate (base model's in brackets)", "junk"),
-    ]
-    seq, bat = result["sequential"], result["batched"]
+ROWS = [
+    ("greedy retention (edit probes say the new city)", "retention_says"),
+    ("retention margin (new city beats old)", "retention"),
+    ("paraphrase, greedy", "paraphrase_says"),
+    ("paraphrase, margin", "paraphrase"),
+    ("controls unchanged (distinct probes)", "controls_unchanged"),
+    ("  on the edited countries' language and currency", "controls_edited_subjects"),
+    ("  on untouched countries (capital, language, currency)", "controls_untouched"),
+    ("perplexity ratio (fluency text)", "ppl_ratio"),
+    ("trailing junk rate (base model's in brackets)", "junk"),
+    ("paraphrase, greedy, each run's own right after its edit", "paraphrase_says_when_made"),
+    ("seconds per edit (the batched edit: its one run)", "seconds_per_edit"),
+]
+
+
+def medians(results: list[dict[str, Any]], side: str) -> dict[str, float]:
+    """Per measure, the median over the seeds' runs of one side (`sequential` or `batched`)."""
+    keys = {k for r in results for k, v in r[side].items() if isinstance(v, int | float)}
+    return {k: statistics.median(r[side][k] for r in results if k in r[side]) for k in keys}
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    """One column per seed (the final version of its chain), their median, and the batched edits' median."""
+    first = results[0]
+    seeds = [r["seed"] for r in results]
+    settings = {k: v for k, v in first["settings"].items() if k != "train.seed"}
     lines = [
-        f"T = {result['edits']} capital changes ({result['names']} first syllables), method "
-        f"`{result['method']}`{''.join(f', {k}={v}' for k, v in result['settings'].items())}, "
-        f"at most {result['steps']} steps each, retain set `{result['retain']}`"
-        f"{', thumbs-up on what must not move (`--keep`)' if result.get('keep') else ''}",
+        f"T = {first['edits']} capital changes ({first['names']} first syllables), method "
+        f"`{first['method']}`{''.join(f', {k}={v}' for k, v in settings.items())}, "
+        f"at most {first['steps']} steps each, retain set `{first['retain']}`"
+        f"{', thumbs-up on what must not move (`--keep`)' if first.get('keep') else ''}, "
+        f"train.seed {', '.join(map(str, seeds))}",
         "",
-        "| measure | sequential (final version) | one batched edit |",
-        "|---|---|---|",
+        "| measure | " + " | ".join(f"seed {s}" for s in seeds) + " | median | one batched edit, median |",
+        "|---|" + "---:|" * (len(seeds) + 2),
     ]
-    for label, key in rows:
-        extra = f" ({seq['base_junk']:.2f})" if key == "junk" else ""
-        lines.append(f"| {label} | {seq[key]:.2f}{extra} | {bat[key]:.2f} |")
-    made = seq.get("paraphrase_says_when_made", math.nan)
-    lines.append(f"| paraphrase, greedy, each run's own right after its edit | {made:.2f} (mean) | |")
-    lines.append(f"| seconds | {seq['seconds_per_edit']:.0f} per edit | {bat['seconds']:.0f} |")
-    lines.append(f"| verdicts of the runs' own gates | {seq['verdicts']} | {bat['verdicts']} |")
+    seq, bat = medians(results, "sequential"), medians(results, "batched")
+    bat["seconds_per_edit"] = bat["seconds"]
+    for label, key in ROWS:
+        digits = 0 if key.startswith("seconds") else 3 if key == "junk" else 2
+        cells = [f"{r['sequential'][key]:.{digits}f}" for r in results] + [f"{seq[key]:.{digits}f}"]
+        if key == "junk":
+            cells[-1] += f" ({seq['base_junk']:.2f})"
+        lines.append(f"| {label} | {' | '.join(cells)} | {'' if key.endswith('_made') else f'{bat[key]:.{digits}f}'} |")
+    verdicts = [r["sequential"]["verdicts"] for r in results]
+    lines.append(f"| verdicts of the runs' own gates | {' | '.join(verdicts)} | | {first['batched']['verdicts']} |")
     return "\n".join(lines)
 
 
@@ -410,25 +430,44 @@ def main() -> None:
     )
     parser.add_argument(
         "--keep",
-        action="store_true",
-        help="each edit's feedback also gives thumbs-up to its country's language and currency (positive_sft)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="each edit's feedback also gives thumbs-up to its country's language and currency (positive_sft); "
+        "--no-keep: corrections alone",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="train.seed of each whole run (chain and batched edit), in turn; the table gives each and their "
+        "median (default 0 1 2, or the one --set train.seed=N names)",
     )
     parser.add_argument("--show-misses", action="store_true", help="print every probe a final version gets wrong")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="nudge-sequential-") as tmp:
-        result = run(
-            args.edits,
-            args.method,
-            args.steps,
-            Path(tmp),
-            names=args.names,
-            settings=dict(args.set),
-            retain=args.retain,
-            show=args.show_misses,
-            keep=args.keep,
-        )
-    print(markdown(result))
-    print("sequential-bench: " + json.dumps(result, sort_keys=True))
+    settings = dict(args.set)
+    if args.seeds is not None and "train.seed" in settings:
+        parser.error("give the seeds with --seeds alone, not also --set train.seed")
+    seeds = args.seeds or ([settings["train.seed"]] if "train.seed" in settings else [0, 1, 2])
+    results = []
+    for seed in seeds:
+        with tempfile.TemporaryDirectory(prefix="nudge-sequential-") as tmp:
+            result = run(
+                args.edits,
+                args.method,
+                args.steps,
+                Path(tmp),
+                names=args.names,
+                settings=settings | {"train.seed": seed},
+                retain=args.retain,
+                show=args.show_misses,
+                keep=args.keep,
+            )
+        results.append(result | {"seed": seed})
+        print(f"seed {seed}: " + json.dumps(result, sort_keys=True), file=sys.stderr)
+    print(markdown(results))
+    medianed = {"sequential": medians(results, "sequential"), "batched": medians(results, "batched")}
+    print("sequential-bench: " + json.dumps({"seeds": results, "median": medianed}, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -179,6 +179,7 @@ def apply_edit(
     examples: list[TrainingExample],
     config: EditConfig,
     retain_texts: list[str] | None = None,
+    prefix_texts: list[str] | None = None,
     validate: Callable[[PeftModel], tuple[bool, dict[str, float]]] | None = None,
     on_step: Callable[[int, int, dict[str, float]], None] | None = None,
 ) -> EditResult:
@@ -186,6 +187,7 @@ def apply_edit(
 
     `validate(model) -> (done, metrics)` is called every `train.eval_every`
     steps when `train.early_stop` is `val`; training stops once it says done.
+    With `train.context_prefixes`, every example is also trained behind that many of `prefix_texts`.
     Raises EditError on a diverging loss or when memory runs out.
     """
     train = config.train
@@ -201,7 +203,7 @@ def apply_edit(
     optimizer = torch.optim.AdamW(params, lr=train.lr, weight_decay=0.0)
     example_stream = _cycle(examples, train.seed)
     retain_stream = _cycle(retain_texts, train.seed) if retain_texts and train.kl_weight > 0 else None
-    prefix_stream = _cycle(retain_texts, train.seed + 1) if retain_texts and train.context_prefixes else None
+    prefix_stream = _cycle(prefix_texts, train.seed + 1) if prefix_texts and train.context_prefixes else None
     reference = ReferenceCache()  # the base model's outputs, computed once per sequence for this edit
     history: list[dict[str, float]] = []
     stopped_early, step = False, 0

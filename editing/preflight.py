@@ -13,7 +13,7 @@ from transformers import AutoModelForCausalLM, PretrainedConfig, PreTrainedToken
 from transformers.pytorch_utils import Conv1D
 
 from editing.errors import BadInput
-from editing.lora import EditError, resolve_target_modules
+from editing.lora import EditError, behind_prefixes, resolve_target_modules
 from editing.probes import Probe
 from editing.spec import LoraSpec
 from editing.tokens import encode_pairs, format_prompt
@@ -102,3 +102,20 @@ def check_texts(tokenizer: PreTrainedTokenizerBase, limit: int, texts: list[str]
                 f"{what} text {index + 1} has {len(ids)} tokens but the model reads at most {limit}; "
                 "split or shorten it"
             )
+
+
+def check_prefixes(
+    tokenizer: PreTrainedTokenizerBase, limit: int, prefixes: list[str], examples: list[TrainingExample], chat: bool
+) -> None:
+    """Every training example still fits in `limit` positions behind the longest text of train.prefixes."""
+    if not prefixes or not examples:
+        return
+    lengths = [len(ids) for ids in tokenizer(prefixes)["input_ids"]]
+    longest = prefixes[lengths.index(max(lengths))]
+    try:
+        check_context(tokenizer, limit, [], behind_prefixes(examples, [longest] * len(examples)), chat, {})
+    except PreflightError as exc:
+        raise PreflightError(
+            f"train.context_prefixes: behind the longest prefix text ({max(lengths)} tokens, {longest[:40]!r}), {exc}; "
+            "use shorter prefix texts (train.prefixes)"
+        ) from exc

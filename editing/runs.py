@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
@@ -35,7 +35,7 @@ from editing.lora import AdapterBase, EditConfig, EditResult, apply_edit, merged
 from editing.model_refs import resolve_ref
 from editing.models import LoadedModel, ScorableModel, load_config_and_tokenizer, load_model
 from editing.orphans import remove_orphan_adapters
-from editing.preflight import check_context, check_edit_fits, check_texts, context_length
+from editing.preflight import check_context, check_edit_fits, check_prefixes, check_texts, context_length
 from editing.probes import (
     Probe,
     ProbeScore,
@@ -93,6 +93,8 @@ class RunPlan:
     ancestry: Ancestry = field(default_factory=Ancestry)
     retain_left_out: int = 0  # retain texts that begin with a trained prompt (training_data.retain_without_...)
     terminate: str = "model"  # train.terminate with `auto` resolved (TrainSpec.answer_ending)
+    early_stop: Literal["val", "none"] = "val"  # train.early_stop with `auto` resolved (TrainSpec.stopping)
+    prefix_texts: list[str] = field(default_factory=list)  # what train.context_prefixes puts before prompts
 
     @property
     def own_probes(self) -> list[Probe]:
@@ -231,6 +233,7 @@ def _check_against_model(plan: RunPlan, base_ref: str) -> None:
             generated = dict.fromkeys(_generation_prompts(plan), GENERATION_TOKENS)
             check_context(tokenizer, limit, plan.probes, plan.selection.examples, plan.spec.chat, generated)
             check_texts(tokenizer, limit, plan.retain_texts, "retain")
+            check_prefixes(tokenizer, limit, plan.prefix_texts, plan.selection.examples, plan.spec.chat)
             check_texts(tokenizer, limit, plan.fluency_texts, "fluency")
     except BadInput as exc:
         raise RunInputError(str(exc)) from exc
@@ -250,8 +253,11 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         raise RunInputError(f"model: {exc}") from exc
     try:
         suites = _load_suites(spec, store)
-        wanted = spec.train.kl_weight > 0 or spec.train.context_prefixes > 0  # the KL term, or prefixes
-        retain = load_texts(spec.train.retain) if spec.train.retain and wanted else []
+        train = spec.train
+        # the KL term reads the retain texts, and so do context prefixes when train.prefixes names no others
+        wanted = train.kl_weight > 0 or (train.context_prefixes > 0 and not train.prefixes)
+        retain = load_texts(train.retain) if train.retain and wanted else []
+        prefixes = load_texts(train.prefixes) if train.prefixes else []
         fluency = load_texts(spec.fluency) if spec.fluency else []
         judgments, source, excluded = _select_feedback(spec.feedback, store)
     except ValueError as exc:
@@ -300,6 +306,8 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         ancestry,
         retain_left_out,
         spec.train.answer_ending,
+        prefix_texts=prefixes or (retain if spec.train.context_prefixes else []),
+        early_stop=spec.train.stopping(on_version=version_id is not None),
     )
     _check_against_model(plan, base_ref)
     return plan
@@ -552,13 +560,15 @@ def _with_endings(plan: RunPlan, loaded: LoadedModel) -> Selection:
 
 
 def _train(plan: RunPlan, loaded: LoadedModel, before: PhaseScores, cb: RunCallbacks) -> EditResult:
-    config = EditConfig(lora=plan.spec.lora, train=plan.spec.train, chat=plan.spec.chat)
+    train = replace(plan.spec.train, early_stop=plan.early_stop)
+    config = EditConfig(lora=plan.spec.lora, train=train, chat=plan.spec.chat)
     return apply_edit(
         loaded.model,
         loaded.tokenizer,
         plan.selection.examples,
         config,
         plan.retain_texts,
+        prefix_texts=plan.prefix_texts,
         validate=_validator(plan, loaded, before.probes),
         on_step=cb.on_step,
     )
@@ -722,6 +732,7 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
             "judgments_matched": plan.judgments,
             **plan.selection.to_dict(),
             "terminate": plan.terminate,
+            "early_stop": plan.early_stop,
             "retain_left_out": plan.retain_left_out,
             "steps": result.steps,
             "stopped_early": result.stopped_early,

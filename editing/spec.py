@@ -136,8 +136,13 @@ class TrainSpec:
             "help": "Retain texts per step for the KL term (a sample of them each step; the term is their mean KL)."
         },
     )
-    early_stop: Literal["val", "none"] = field(
-        default="val", metadata={"help": "`val`: stop once the val probes meet the gates."}
+    early_stop: Literal["val", "none", "auto"] = field(
+        default="auto",
+        metadata={
+            "help": "`val`: stop once the val probes meet the gates; `none`: train every step; `auto`: `val` for "
+            "an edit of a base model, `none` for an edit of a stored version (`version:N`), whose replayed "
+            "earlier edits the val probes do not check (bench/sequential-methods.md)."
+        },
     )
     eval_every: int = field(default=20, metadata={"help": "Steps between validation checks for early stopping."})
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO temperature beta."})
@@ -154,11 +159,26 @@ class TrainSpec:
     context_prefixes: int = field(
         default=0,
         metadata={
-            "help": "Each step also trains every example of its batch behind this many other contexts: a retain "
-            "text put before the prompt (as ROME's random prefixes), so the answer is tied to the prompt's subject "
-            "and not to the prompt being the text's start. 0: off. Needs train.retain."
+            "help": "Each step also trains every example of its batch behind this many other contexts: a text "
+            "put before the prompt (as ROME's random prefixes), so the answer is tied to the prompt's subject "
+            "and not to the prompt being the text's start. 0: off. The texts come from train.prefixes, else "
+            "from train.retain."
         },
     )
+    prefixes: str | None = field(
+        default=None,
+        metadata={
+            "help": "Texts to put before the prompts for train.context_prefixes: `toyworld:filler`, a .jsonl or a "
+            ".txt. Text that states no fact of the kind being edited keeps the edit off other subjects (a fact "
+            "before the prompt lets the answer attach to it); unset: the retain texts."
+        },
+    )
+
+    def stopping(self, on_version: bool) -> Literal["val", "none"]:
+        """`early_stop` with `auto` resolved, for an edit of a stored version (`on_version`) or of a base model."""
+        if self.early_stop == "auto":
+            return "none" if on_version else "val"
+        return self.early_stop
 
     @property
     def answer_ending(self) -> Literal["model", "eos", "none"]:
@@ -177,10 +197,15 @@ class TrainSpec:
             raise SpecError(f"train.kl_weight must be >= 0, got {self.kl_weight}")
         if self.context_prefixes < 0:
             raise SpecError(f"train.context_prefixes must be an integer >= 0, got {self.context_prefixes}")
-        if self.context_prefixes and not self.retain:
+        if self.context_prefixes and not (self.prefixes or self.retain):
             raise SpecError(
-                "train.context_prefixes puts retain texts before the prompts, but train.retain is not set; "
-                "set train.retain (e.g. toyworld:retain) or train.context_prefixes: 0"
+                "train.context_prefixes puts texts before the prompts, but neither train.prefixes nor "
+                "train.retain is set; set train.prefixes (e.g. toyworld:filler) or train.context_prefixes: 0"
+            )
+        if self.prefixes and not self.context_prefixes:
+            raise SpecError(
+                "train.prefixes is set but train.context_prefixes is 0, so no text would be put before a prompt; "
+                "set train.context_prefixes: 1 or remove train.prefixes"
             )
         for name in ("dpo_beta", "max_grad_norm"):
             if not getattr(self, name) > 0:

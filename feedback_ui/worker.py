@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock", type=Path, help="the workspace's edit lock, released when this worker ends")
     parser.add_argument("--db", help="the store's URL (default: $NUDGE_DB, else the workspace's SQLite file)")
     args = parser.parse_args(argv)
+    # both, explicitly: Python installs its own SIGINT handler only when SIGINT is not ignored at start-up,
+    # and an app started in the background (`nohup nudge ui &`) starts its workers with it ignored
+    signal.signal(signal.SIGINT, _cancel)
     signal.signal(signal.SIGTERM, _cancel)
     try:
         return run(args.spec, args.base, Progress(args.progress), args.db)

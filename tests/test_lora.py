@@ -272,7 +272,8 @@ def test_context_prefixes_train_each_example_again_behind_a_retain_text(
     monkeypatch.setattr(editing.lora, "step_losses", recording)
     model, tokenizer = toy(toyworld_dir)
     edit = config(steps=3, retain="retain.jsonl", context_prefixes=2)
-    edited = apply_edit(model, tokenizer, [TrainingExample("sft", "The dog says", "meow")], edit, retain)
+    example = [TrainingExample("sft", "The dog says", "meow")]
+    edited = apply_edit(model, tokenizer, example, edit, ["The capital of Linoria is Dripuburg."], prefix_texts=retain)
     assert edited.steps == 3 and len(trained) == 3
     for prompts in trained:  # the example itself, then behind two of the retain texts
         assert prompts[0] == "The dog says"
@@ -288,8 +289,11 @@ def test_behind_prefixes_puts_each_prefix_before_one_example_in_turn() -> None:
     assert [e.completion for e in prefixed] == ["meow", "woof", "meow", "woof"]
 
 
-def test_context_prefixes_without_retain_texts_is_a_spec_error() -> None:
-    with pytest.raises(SpecError, match="train.context_prefixes puts retain texts before the prompts"):
+def test_context_prefixes_without_texts_to_put_before_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="neither train.prefixes nor train.retain is set"):
         TrainSpec(context_prefixes=1)
     with pytest.raises(SpecError, match="train.context_prefixes must be an integer >= 0"):
         TrainSpec(context_prefixes=-1, retain="toyworld:retain")
+    with pytest.raises(SpecError, match="train.prefixes is set but train.context_prefixes is 0"):
+        TrainSpec(prefixes="toyworld:filler")
+    assert TrainSpec(context_prefixes=1, prefixes="toyworld:filler").retain is None  # prefixes alone will do

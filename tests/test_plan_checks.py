@@ -15,9 +15,10 @@ import yaml
 from typer.testing import CliRunner
 
 from editing.cli import app
-from editing.runs import plan_run
+from editing.runs import RunInputError, plan_run
 from editing.spec import load_spec
 from editing.toyworld.paths import EXAMPLES
+from editing.toyworld.world import filler_sentences
 from store import Store
 from tests.conftest import demo_workspace
 
@@ -134,3 +135,22 @@ def test_context_prefixes_read_the_retain_texts_even_without_a_kl_term(demo_stor
         prefixed = plan_run(load_spec(write_spec(tmp_path, train={**train, "context_prefixes": 1})), store)
     assert without.retain_texts == []  # no KL term, no prefixes: nothing reads them
     assert prefixed.retain_texts and all(isinstance(t, str) and t for t in prefixed.retain_texts)
+
+
+def test_train_prefixes_put_their_own_texts_before_the_prompts(demo_store, tmp_path: Path) -> None:
+    train = {"kl_weight": 1.0, "retain": "toyworld:retain", "context_prefixes": 1}
+    with Store.open() as store:
+        from_retain = plan_run(load_spec(write_spec(tmp_path, train=train)), store)
+        filler = plan_run(load_spec(write_spec(tmp_path, train={**train, "prefixes": "toyworld:filler"})), store)
+    assert from_retain.prefix_texts == from_retain.retain_texts
+    assert filler.retain_texts == from_retain.retain_texts  # the KL term still reads the retain set
+    assert filler.prefix_texts == filler_sentences() and "The old man" in filler.prefix_texts[0]
+    assert not any("capital" in t for t in filler.prefix_texts)  # the filler states no fact
+
+
+def test_a_prefix_text_too_long_for_the_context_is_refused_before_the_run(demo_store, tmp_path: Path) -> None:
+    long = tmp_path / "long.txt"
+    long.write_text("the red door " * 30 + "\n")  # 64 positions in the toy model
+    spec = write_spec(tmp_path, train={"retain": "toyworld:retain", "context_prefixes": 1, "prefixes": str(long)})
+    with Store.open() as store, pytest.raises(RunInputError, match=r"longest prefix text .* use shorter prefix texts"):
+        plan_run(load_spec(spec), store)

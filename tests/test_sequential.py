@@ -81,7 +81,14 @@ def test_terminate_model_trains_the_ending_the_model_writes_after_its_own_answer
 
 
 def _capital_change(
-    folder: Path, name: str, model: str, country: str, old: str, new: str, terminate: str = "model"
+    folder: Path,
+    name: str,
+    model: str,
+    country: str,
+    old: str,
+    new: str,
+    terminate: str = "model",
+    early_stop: str = "none",
 ) -> Path:
     """A spec moving `country`'s capital to `new` (no early stopping: fixed steps, seeded)."""
     feedback = folder / f"{name}.jsonl"
@@ -105,7 +112,7 @@ def _capital_change(
             "lr": 5e-3,
             "batch_size": 8,
             "seed": 0,
-            "early_stop": "none",
+            "early_stop": early_stop,
             "retain": "toyworld:retain",
             "terminate": terminate,
         },
@@ -129,6 +136,23 @@ def test_an_edit_on_a_version_keeps_the_previous_edits_fact_and_answers_end(
         assert plan.selection.replayed == 2  # the first edit's two corrections train again
         second_run = execute_run(plan, store).report["run"]
         loaded, _ = load_version(store, second_run["result_version_id"])
+        # early_stop auto: stop on the val probes for an edit of the base model, every step on a version (its
+        # val probes do not check the replayed edits); what a spec says outright stands
+        stopping = {
+            (model, setting): plan_run(
+                load_spec(_capital_change(tmp_path, "s", model, "Nepeovia", "Pidograd", "Zanvik", early_stop=setting)),
+                store,
+            ).early_stop
+            for model in ("toyworld", f"version:{first_version}")
+            for setting in ("auto", "val")
+        }
+    assert stopping == {
+        ("toyworld", "auto"): "val",
+        ("toyworld", "val"): "val",
+        (f"version:{first_version}", "auto"): "none",
+        (f"version:{first_version}", "val"): "val",
+    }
+    assert second_run["training"]["early_stop"] == "none"
     # the default `terminate: model`: each answer ends with the model's own full stop, on the base and on a version
     assert first_run["training"]["terminate"] == "model" and first_run["training"]["endings"] == {".": 2}
     assert second_run["training"]["terminate"] == "model"

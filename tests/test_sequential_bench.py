@@ -86,3 +86,22 @@ def test_untouched_controls_name_their_own_country_and_ask_every_relation(bench:
         held_out = [("capital", capital, "test")] * 3 + [("language", language, "test"), ("currency", currency, "test")]
         early_stopping = [("capital", capital, "val")] if country in {COUNTRIES[2][0], COUNTRIES[3][0]} else []
         assert sorted(asked) == sorted(held_out + early_stopping)
+
+
+def test_the_table_gives_each_seed_and_their_median(bench: ModuleType) -> None:
+    def result(seed: int, paraphrase: float, junk: float) -> dict:
+        side = {key: 0.5 for _, key in bench.ROWS} | {"paraphrase_says": paraphrase, "junk": junk, "base_junk": 0.0}
+        side["verdicts"] = f"{seed} fail"
+        common = {"edits": 30, "names": "shared", "method": "replay", "steps": 150, "retain": "corpus", "keep": True}
+        return common | {
+            "seed": seed,
+            "settings": {"train.seed": seed},
+            "sequential": side,
+            "batched": side | {"seconds": 35.0, "verdicts": "fail"},
+        }
+
+    table = bench.markdown([result(0, 0.53, 0.010), result(1, 0.90, 0.0), result(2, 0.72, 0.003)])
+    assert "| measure | seed 0 | seed 1 | seed 2 | median | one batched edit, median |" in table
+    assert "| paraphrase, greedy | 0.53 | 0.90 | 0.72 | 0.72 | 0.72 |" in table
+    assert "| trailing junk rate (base model's in brackets) | 0.010 | 0.000 | 0.003 | 0.003 (0.00) |" in table
+    assert "train.seed 0, 1, 2" in table and "train.seed=" not in table

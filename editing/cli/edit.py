@@ -61,6 +61,10 @@ def print_plan(plan: RunPlan) -> None:
         f"  edit:              LoRA r={lora.rank} alpha={lora.alpha} on {lora.targets} "
         f"(layers {lora.layers}); {train.steps} steps at lr {train.lr:g}, KL weight {train.kl_weight}"
     )
+    stopping = {"val": "once the val probes meet the gates", "none": "no (every step is trained)"}
+    resolved = train.early_stop == "auto" and plan.early_stop == "none"
+    auto = " (train.early_stop: auto, on a stored version)" if resolved else ""
+    console.print(f"  early stop:        {stopping[plan.early_stop]}{auto}")
 
 
 def print_summary(report: dict, paths: dict[str, Path]) -> None:

@@ -102,7 +102,8 @@ def load_texts(ref: str) -> list[str]:
     if ref.startswith(TOYWORLD_PREFIX):
         path = toyworld_text_file(ref)
         if path is None:
-            raise ValueError(f"unknown toy-world text set {ref!r}; known: toyworld:retain, toyworld:fluency")
+            known = "toyworld:retain, toyworld:filler, toyworld:fluency"
+            raise ValueError(f"unknown toy-world text set {ref!r}; known: {known}")
     else:
         path = Path(ref).expanduser()
         if not path.is_file():

@@ -18,7 +18,7 @@ def toyworld_suite_file(ref: str) -> Path | None:
 
 
 def toyworld_text_file(ref: str) -> Path | None:
-    """The file of a toy-world text set (`toyworld:retain`, `toyworld:fluency`); None when there is none."""
+    """The file of a toy-world text set (`toyworld:retain`, `toyworld:filler`, `toyworld:fluency`); None if none."""
     name = ref.removeprefix(TOYWORLD_PREFIX)
     candidates = [TOYWORLD_DATA / f"{name}.jsonl", TOYWORLD_DATA / f"{name}.txt"]
     return next((p for p in candidates if p.exists()), None)

@@ -166,6 +166,11 @@ def retain_texts() -> list[dict[str, str]]:
     return [{"text": t} for t in texts]
 
 
+def filler_texts() -> list[dict[str, str]]:
+    """Plain sentences that state no fact of the world, as prefixes for train.context_prefixes."""
+    return [{"text": t} for t in filler_sentences()]
+
+
 def fluency_text() -> str:
     """Plain sentences the model never saw verbatim, for perplexity and n-gram checks."""
     lines = []
@@ -279,6 +284,7 @@ def shipped_files() -> dict[str, str]:
         "dog-cat-swap.jsonl": jsonl(dog_cat_swap_suite()),
         "capital-change.jsonl": jsonl(capital_change_suite()),
         "retain.jsonl": jsonl(retain_texts()),
+        "filler.jsonl": jsonl(filler_texts()),
         "fluency.txt": fluency_text(),
         "prompts.jsonl": jsonl(annotator_prompts()),
         "demo_feedback.jsonl": jsonl(demo_feedback()),

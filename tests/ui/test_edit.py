@@ -64,7 +64,12 @@ def test_a_launched_edit_runs_to_the_end_and_frees_the_slot(jobs: EditJobs) -> N
 
 
 def test_cancel_ends_the_run_interrupted_without_an_adapter(jobs: EditJobs) -> None:
-    jobs.launch(LONG_SPEC, EXAMPLES, "admin")
+    # launched as from an app started in the background (`nohup nudge ui &`): the worker inherits SIGINT ignored
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        jobs.launch(LONG_SPEC, EXAMPLES, "admin")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     wait_for(jobs, lambda p: p.phase == "training the adapter" or p.finished)
     jobs.cancel()
     done = wait_for(jobs, lambda p: p.finished)
