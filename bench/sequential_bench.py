@@ -21,7 +21,12 @@ one-phrasing retain set (`toy`). `--names rotated` (a diagnostic) gives each
 country the next edited country's capital, a name the model already spells, instead of a made-up
 one; `--keep` (on unless `--no-keep`) adds to each edit's feedback thumbs-up on
 its country's language and currency (trained with `feedback.positive_sft`);
-`--show-misses` prints every probe a final version gets wrong. Each seed of
+`--show-misses` prints every probe a final version gets wrong or ends in junk
+(`trailing_junk`: a known name with letters glued on, or text after the answer's
+sentence). The edits take nudge's defaults unless `--set` says otherwise: on a
+version, context prefixes (`train.context_prefixes: auto`) from the toy world's
+filler (`train.prefixes: auto`); `--set train.prefixes=model` samples them from
+the model instead. Each seed of
 `--seeds` is a whole run (the chain and the batched edit); the table gives each
 seed's final version and the medians.
 Set NUDGE_TOYWORLD to a built toy model folder to skip building it.
@@ -68,8 +73,8 @@ METHODS = {  # what each method sets in the edit specs
 FIRST, LAST = ("Vel", "Zan", "Kor", "Mir", "Tal", "Qua", "Bex", "Oru"), ("mora", "vik", "dunne", "sel")
 CONTINUATION_TOKENS = 12
 UNTOUCHED_AT_LEAST = 2  # countries no edit touches: their capitals are the controls
-# a clean greedy continuation is one answer and at most the sentence's full stop; anything more runs on
-CLEAN = re.compile(r"^\s*[\w-]+\.?\s*$")
+_FIRST_WORD = re.compile(r"\s*(\w+)")
+_SENTENCE_END = re.compile(r"[.!?]")
 
 
 @dataclass(frozen=True)
@@ -231,21 +236,50 @@ def apply_spec(runner: CliRunner, spec: Path) -> tuple[int, float, str, float]:
     return newest.result_version_id, seconds, verdict.get("status", "?"), own[0] if own else math.nan
 
 
+def trailing_junk(continuation: str, names: set[str], stopped: bool) -> bool:
+    """Whether a greedy continuation runs on past where its answer ends: a known name with letters glued on
+    (` Velmoramoramora`, ` Mirdunneish.`, ` Pepogradmoram.`), more text after the answer's sentence ends
+    (` Velmora. The capital`), or no end at all (`stopped`: the end-of-text token came within the tokens
+    generated). A wrong answer that ends cleanly (` a sheep.`, ` Oruvik.`) is not junk: the retention,
+    paraphrase and control rates count it."""
+    first = _FIRST_WORD.match(continuation)
+    if first and first.group(1) not in names and any(first.group(1).startswith(n) for n in names):
+        return True
+    end = _SENTENCE_END.search(continuation)
+    if end is not None:
+        return bool(continuation[end.end() :].strip())
+    return not stopped
+
+
 def _rate(flags: list[bool]) -> float:
     return sum(flags) / len(flags) if flags else math.nan
 
 
+def _junk(continuation: str, names: set[str], tokenizer: Any) -> bool:
+    """`trailing_junk`, with whether the continuation stopped read off its length in tokens."""
+    stopped = len(tokenizer(continuation)["input_ids"]) < CONTINUATION_TOKENS
+    return trailing_junk(continuation, names, stopped)
+
+
 def score_version(
-    loaded: LoadedModel, base: LoadedModel, probes: list[Probe], fluency: list[str], label: str = "", show: bool = False
+    loaded: LoadedModel,
+    base: LoadedModel,
+    probes: list[Probe],
+    fluency: list[str],
+    names: set[str],
+    label: str = "",
+    show: bool = False,
 ) -> dict[str, float]:
-    """Every edit's retention and paraphrases, the controls, perplexity and trailing junk on one version.
-    `show` prints each probe the version gets wrong (what greedy says against what it should)."""
+    """Every edit's retention and paraphrases, the controls, perplexity and trailing junk on one version
+    (`names`: every city name of the world and the edits, for the junk of a name with letters glued on).
+    `show` prints each probe the version gets wrong (what greedy says against what it should) or
+    continues past its answer (trailing junk)."""
     tok = loaded.tokenizer
     after = score_probes(loaded.model, tok, probes, max_new_tokens=CONTINUATION_TOKENS)
     before = score_probes(base.model, tok, probes, continue_kinds=("control",), max_new_tokens=CONTINUATION_TOKENS)
     for b, a in zip(before, after, strict=True) if show else ():
         wrong = a.says != "target" if a.probe.kind != "control" else b.continuation != a.continuation or not a.success
-        if wrong:
+        if wrong or _junk(a.continuation, names, tok):
             print(
                 f"{label} {a.probe.kind}: {a.probe.prompt!r} -> {a.continuation!r} (wants {a.probe.target!r})",
                 file=sys.stderr,
@@ -256,6 +290,7 @@ def score_version(
     subjects = {s.probe.subject for s in edited}
     held = {id(a): b.continuation == a.continuation and a.success for b, a in controls}
     texts = [s.continuation for s in edited + paraphrase] + [a.continuation for _, a in controls]
+    base_texts = greedy_continuations(base.model, tok, [s.probe.prompt for s in after], CONTINUATION_TOKENS)
     ppl, _ = perplexity_ratio(token_nlls(base.model, tok, fluency), token_nlls(loaded.model, tok, fluency))
     return {
         "retention": _rate([s.success for s in edited]),
@@ -266,13 +301,8 @@ def score_version(
         "controls_edited_subjects": _rate([held[id(a)] for _, a in controls if a.probe.subject in subjects]),
         "controls_untouched": _rate([held[id(a)] for _, a in controls if a.probe.subject not in subjects]),
         "ppl_ratio": ppl.value if ppl.value is not None else math.nan,
-        "junk": _rate([not CLEAN.match(t) for t in texts]),
-        "base_junk": _rate(
-            [
-                not CLEAN.match(t)
-                for t in greedy_continuations(base.model, tok, [s.probe.prompt for s in after], CONTINUATION_TOKENS)
-            ]
-        ),
+        "junk": _rate([_junk(t, names, tok) for t in texts]),
+        "base_junk": _rate([_junk(t, names, tok) for t in base_texts]),
     }
 
 
@@ -321,6 +351,7 @@ def run(
             distinct.setdefault(row["prompt"], parse_probe(row, f"{path}:{n}"))
     probes = list(distinct.values())
     fluency = load_texts("toyworld:fluency")
+    city_names = {capital for _, capital, _, _ in COUNTRIES} | {edit.new for edit in edits}
     base = load_model("toyworld")
     with Store.init_db() as store:
         sequential, _ = load_version(store, int(model.removeprefix("version:")))
@@ -333,13 +364,13 @@ def run(
         "settings": settings or {},
         "method": method,
         "steps": steps,
-        "sequential": score_version(sequential, base, probes, fluency, "sequential", show)
+        "sequential": score_version(sequential, base, probes, fluency, city_names, "sequential", show)
         | {
             "seconds_per_edit": sum(seconds) / count,
             "paraphrase_says_when_made": sum(own_paraphrase) / count,
             "verdicts": ", ".join(f"{n} {v}" for v, n in sorted(Counter(verdicts).items())),
         },
-        "batched": score_version(batched, base, probes, fluency, "batched", show)
+        "batched": score_version(batched, base, probes, fluency, city_names, "batched", show)
         | {"seconds": batched_seconds, "verdicts": batched_verdict},
     }
 
@@ -353,7 +384,7 @@ ROWS = [
     ("  on the edited countries' language and currency", "controls_edited_subjects"),
     ("  on untouched countries (capital, language, currency)", "controls_untouched"),
     ("perplexity ratio (fluency text)", "ppl_ratio"),
-    ("trailing junk rate (base model's in brackets)", "junk"),
+    ("trailing junk: a name run on, or text after its sentence (base model's in brackets)", "junk"),
     ("paraphrase, greedy, each run's own right after its edit", "paraphrase_says_when_made"),
     ("seconds per edit (the batched edit: its one run)", "seconds_per_edit"),
 ]
@@ -443,7 +474,9 @@ def main() -> None:
         help="train.seed of each whole run (chain and batched edit), in turn; the table gives each and their "
         "median (default 0 1 2, or the one --set train.seed=N names)",
     )
-    parser.add_argument("--show-misses", action="store_true", help="print every probe a final version gets wrong")
+    parser.add_argument(
+        "--show-misses", action="store_true", help="print every probe a final version gets wrong or ends in junk"
+    )
     args = parser.parse_args()
     settings = dict(args.set)
     if args.seeds is not None and "train.seed" in settings:

@@ -187,7 +187,8 @@ def apply_edit(
 
     `validate(model) -> (done, metrics)` is called every `train.eval_every`
     steps when `train.early_stop` is `val`; training stops once it says done.
-    With `train.context_prefixes`, every example is also trained behind that many of `prefix_texts`.
+    With `train.context_prefixes` (an int; `auto`, resolved by plan_run, counts as 0 here), every example is
+    also trained behind that many of `prefix_texts`.
     Raises EditError on a diverging loss or when memory runs out.
     """
     train = config.train
@@ -203,7 +204,8 @@ def apply_edit(
     optimizer = torch.optim.AdamW(params, lr=train.lr, weight_decay=0.0)
     example_stream = _cycle(examples, train.seed)
     retain_stream = _cycle(retain_texts, train.seed) if retain_texts and train.kl_weight > 0 else None
-    prefix_stream = _cycle(prefix_texts, train.seed + 1) if prefix_texts and train.context_prefixes else None
+    per_example = train.context_prefixes if train.context_prefixes != "auto" else 0  # plan_run resolves `auto`
+    prefix_stream = _cycle(prefix_texts, train.seed + 1) if prefix_texts and per_example else None
     reference = ReferenceCache()  # the base model's outputs, computed once per sequence for this edit
     history: list[dict[str, float]] = []
     stopped_early, step = False, 0
@@ -211,7 +213,7 @@ def apply_edit(
         for step in range(1, train.steps + 1):
             batch = _next_batch(example_stream, min(train.batch_size, len(examples)))
             if prefix_stream is not None:
-                batch += behind_prefixes(batch, _next_batch(prefix_stream, len(batch) * train.context_prefixes))
+                batch += behind_prefixes(batch, _next_batch(prefix_stream, len(batch) * per_example))
             retain = _next_batch(retain_stream, train.retain_batch_size) if retain_stream else []
             terms = step_losses(
                 peft_model, tokenizer, batch, retain, train.kl_weight, train.dpo_beta, config.chat, reference

@@ -68,29 +68,32 @@ def check_context(
     examples: list[TrainingExample],
     chat: bool,
     generated_tokens: dict[str, int],
+    before_examples: int = 0,
 ) -> None:
     """Every probe (with the tokens generated after it) and training example fits in `limit` positions.
 
-    `generated_tokens` maps a prompt to how many tokens a run generates after it.
+    `generated_tokens` maps a prompt to how many tokens a run generates after it; `before_examples` is how
+    many positions a training example must leave free before it (a context prefix sampled later).
     """
     items = [
-        (f"probe {p.id!r}", p.prompt, answer, generated_tokens.get(p.prompt, 0))
+        (f"probe {p.id!r}", p.prompt, answer, generated_tokens.get(p.prompt, 0), 0)
         for p in probes
         for answer in (p.target, p.foil)
     ]
     items += [
-        (f"training example from {e.source or repr(e.prompt[:40])}", e.prompt, answer, 0)
+        (f"training example from {e.source or repr(e.prompt[:40])}", e.prompt, answer, 0, before_examples)
         for e in examples
         for answer in (e.completion, e.rejected)
         if answer
     ]
-    prompts = [format_prompt(tokenizer, prompt, chat) for _, prompt, _, _ in items]
-    pairs = encode_pairs(tokenizer, prompts, [answer for _, _, answer, _ in items])
-    for (what, _, _, generated), (prompt_ids, answer_ids) in zip(items, pairs, strict=True):
-        needed = max(len(prompt_ids) + len(answer_ids), len(prompt_ids) + generated)
+    prompts = [format_prompt(tokenizer, prompt, chat) for _, prompt, _, _, _ in items]
+    pairs = encode_pairs(tokenizer, prompts, [answer for _, _, answer, _, _ in items])
+    for (what, _, _, generated, before), (prompt_ids, answer_ids) in zip(items, pairs, strict=True):
+        needed = before + max(len(prompt_ids) + len(answer_ids), len(prompt_ids) + generated)
         if needed > limit:
+            room = f" ({before} of them for the context prefix before it)" if before else ""
             raise PreflightError(
-                f"{what} needs {needed} tokens but the model reads at most {limit}; shorten it or drop it"
+                f"{what} needs {needed} tokens{room} but the model reads at most {limit}; shorten it or drop it"
             )
 
 
@@ -118,4 +121,18 @@ def check_prefixes(
         raise PreflightError(
             f"train.context_prefixes: behind the longest prefix text ({max(lengths)} tokens, {longest[:40]!r}), {exc}; "
             "use shorter prefix texts (train.prefixes)"
+        ) from exc
+
+
+def check_sampled_prefixes(
+    tokenizer: PreTrainedTokenizerBase, limit: int, tokens: int, examples: list[TrainingExample], chat: bool
+) -> None:
+    """Every training example still fits in `limit` positions behind a prefix the model samples
+    (`train.prefixes: model`): an opening, `tokens` new tokens and a full stop, counted as `tokens + 4`."""
+    try:
+        check_context(tokenizer, limit, [], examples, chat, {}, before_examples=tokens + 4)
+    except PreflightError as exc:
+        raise PreflightError(
+            f"train.prefixes: model puts up to {tokens + 4} sampled tokens before each prompt: {exc}, "
+            "or set train.context_prefixes: 0"
         ) from exc

@@ -32,10 +32,18 @@ from editing.generation import GenerationError, load_merged_version
 from editing.impact import Estimate, find_contamination, measure_impact, parse_gate, rate_metrics
 from editing.ledger import Ancestry, LedgerError, load_ancestry
 from editing.lora import AdapterBase, EditConfig, EditResult, apply_edit, merged_fingerprint, save_adapter
-from editing.model_refs import resolve_ref
+from editing.model_refs import TOYWORLD, resolve_ref
 from editing.models import LoadedModel, ScorableModel, load_config_and_tokenizer, load_model
 from editing.orphans import remove_orphan_adapters
-from editing.preflight import check_context, check_edit_fits, check_prefixes, check_texts, context_length
+from editing.prefixes import PREFIX_TOKENS, sample_prefixes
+from editing.preflight import (
+    check_context,
+    check_edit_fits,
+    check_prefixes,
+    check_sampled_prefixes,
+    check_texts,
+    context_length,
+)
 from editing.probes import (
     Probe,
     ProbeScore,
@@ -50,7 +58,7 @@ from editing.probes import (
 )
 from editing.replay import replayed_examples
 from editing.report import assemble_report, write_report
-from editing.spec import VERSION_REF, EditSpec, FeedbackSpec
+from editing.spec import MODEL_PREFIXES, RETAIN_PREFIXES, VERSION_REF, EditSpec, FeedbackSpec
 from editing.spectral import NOTE, layer_sweep, spectrum, truncation_sweep
 from editing.store_feedback import store_feedback
 from editing.training_data import (
@@ -94,6 +102,8 @@ class RunPlan:
     retain_left_out: int = 0  # retain texts that begin with a trained prompt (training_data.retain_without_...)
     terminate: str = "model"  # train.terminate with `auto` resolved (TrainSpec.answer_ending)
     early_stop: Literal["val", "none"] = "val"  # train.early_stop with `auto` resolved (TrainSpec.stopping)
+    context_prefixes: int = 0  # train.context_prefixes with `auto` resolved (TrainSpec.prefixing)
+    prefixes: str = MODEL_PREFIXES  # train.prefixes with `auto` resolved (TrainSpec.prefix_source)
     prefix_texts: list[str] = field(default_factory=list)  # what train.context_prefixes puts before prompts
 
     @property
@@ -234,6 +244,8 @@ def _check_against_model(plan: RunPlan, base_ref: str) -> None:
             check_context(tokenizer, limit, plan.probes, plan.selection.examples, plan.spec.chat, generated)
             check_texts(tokenizer, limit, plan.retain_texts, "retain")
             check_prefixes(tokenizer, limit, plan.prefix_texts, plan.selection.examples, plan.spec.chat)
+            if plan.context_prefixes and plan.prefixes == MODEL_PREFIXES:
+                check_sampled_prefixes(tokenizer, limit, PREFIX_TOKENS, plan.selection.examples, plan.spec.chat)
             check_texts(tokenizer, limit, plan.fluency_texts, "fluency")
     except BadInput as exc:
         raise RunInputError(str(exc)) from exc
@@ -254,10 +266,14 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
     try:
         suites = _load_suites(spec, store)
         train = spec.train
-        # the KL term reads the retain texts, and so do context prefixes when train.prefixes names no others
-        wanted = train.kl_weight > 0 or (train.context_prefixes > 0 and not train.prefixes)
+        prefixing = train.prefixing(on_version=version_id is not None)
+        prefix_source = train.prefix_source(toy=base_ref == TOYWORLD)
+        # the KL term reads the retain texts, and so do context prefixes with train.prefixes: retain
+        wanted = train.kl_weight > 0 or (prefixing > 0 and prefix_source == RETAIN_PREFIXES)
         retain = load_texts(train.retain) if train.retain and wanted else []
-        prefixes = load_texts(train.prefixes) if train.prefixes else []
+        # `model` prefixes are sampled from the loaded model when the run starts (_with_prefixes)
+        named = prefixing > 0 and prefix_source not in (MODEL_PREFIXES, RETAIN_PREFIXES)
+        prefixes = load_texts(prefix_source) if named else []
         fluency = load_texts(spec.fluency) if spec.fluency else []
         judgments, source, excluded = _select_feedback(spec.feedback, store)
     except ValueError as exc:
@@ -306,8 +322,10 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         ancestry,
         retain_left_out,
         spec.train.answer_ending,
-        prefix_texts=prefixes or (retain if spec.train.context_prefixes else []),
+        prefix_texts=retain if prefixing and prefix_source == RETAIN_PREFIXES else prefixes,
         early_stop=spec.train.stopping(on_version=version_id is not None),
+        context_prefixes=prefixing,
+        prefixes=prefix_source,
     )
     _check_against_model(plan, base_ref)
     return plan
@@ -559,8 +577,16 @@ def _with_endings(plan: RunPlan, loaded: LoadedModel) -> Selection:
     return replace(plan.selection, examples=examples, endings=endings)
 
 
+def _with_prefixes(plan: RunPlan, loaded: LoadedModel) -> list[str]:
+    """The texts train.context_prefixes puts before prompts: with `train.prefixes: model`, samples of the
+    model the run starts from; the plan's otherwise."""
+    if not (plan.context_prefixes and plan.prefixes == MODEL_PREFIXES):
+        return plan.prefix_texts
+    return sample_prefixes(loaded.model, loaded.tokenizer, plan.spec.train.seed)
+
+
 def _train(plan: RunPlan, loaded: LoadedModel, before: PhaseScores, cb: RunCallbacks) -> EditResult:
-    train = replace(plan.spec.train, early_stop=plan.early_stop)
+    train = replace(plan.spec.train, early_stop=plan.early_stop, context_prefixes=plan.context_prefixes)
     config = EditConfig(lora=plan.spec.lora, train=train, chat=plan.spec.chat)
     return apply_edit(
         loaded.model,
@@ -654,6 +680,20 @@ def _finish(
     )
 
 
+def _prefixes_record(plan: RunPlan) -> dict[str, Any] | None:
+    """What train.context_prefixes put before the prompts: where the texts came from, how many, the first few."""
+    train = plan.spec.train
+    if not plan.context_prefixes:
+        return None
+    source = f"retain ({train.retain})" if plan.prefixes == RETAIN_PREFIXES else plan.prefixes
+    return {
+        "per_example": plan.context_prefixes,
+        "texts": source,
+        "count": len(plan.prefix_texts),
+        "first": plan.prefix_texts[:3],
+    }
+
+
 def _report_folder(run_id: int) -> Path:
     return nudge_home() / "reports" / str(run_id)
 
@@ -680,7 +720,7 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
     clock.lap("probes_before")
 
     cb.on_phase("training the adapter")
-    plan = replace(plan, selection=_with_endings(plan, loaded))
+    plan = replace(plan, selection=_with_endings(plan, loaded), prefix_texts=_with_prefixes(plan, loaded))
     result = _train(plan, loaded, before, cb)
     edited = result.model
     clock.lap("train")
@@ -733,6 +773,7 @@ def _execute(plan: RunPlan, store: Store, run_id: int, cb: RunCallbacks, strict:
             **plan.selection.to_dict(),
             "terminate": plan.terminate,
             "early_stop": plan.early_stop,
+            "context_prefixes": _prefixes_record(plan),
             "retain_left_out": plan.retain_left_out,
             "steps": result.steps,
             "stopped_early": result.stopped_early,

@@ -13,9 +13,10 @@ import hashlib
 import json
 import math
 import re
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -32,6 +33,9 @@ VERSION_REF = re.compile(r"^(?:version:)?(\d+)$")  # `model: 3` or `model: versi
 
 # Upper bounds that no sensible edit comes near; beyond them a value is a typo, not a choice.
 MAX_STEPS = 100_000
+AUTO_PREFIXES = "auto"  # train.prefixes: filler for the toy world, the model's samples for any other model
+MODEL_PREFIXES = "model"  # train.prefixes: the context prefixes are samples of the model (editing/prefixes.py)
+RETAIN_PREFIXES = "retain"  # train.prefixes: the context prefixes are the retain texts
 MAX_LR = 1e6
 MAX_RANK = 4096
 
@@ -156,23 +160,41 @@ class TrainSpec:
         },
     )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
-    context_prefixes: int = field(
-        default=0,
+    context_prefixes: int | Literal["auto"] = field(
+        default="auto",
         metadata={
             "help": "Each step also trains every example of its batch behind this many other contexts: a text "
             "put before the prompt (as ROME's random prefixes), so the answer is tied to the prompt's subject "
-            "and not to the prompt being the text's start. 0: off. The texts come from train.prefixes, else "
-            "from train.retain."
+            "and not to the prompt being the text's start. 0: off. `auto`: 1 for an edit of a stored version "
+            "(`version:N`), where a chain's held-out phrasings need it (bench/sequential-methods.md), and for "
+            "an edit that names its train.prefixes; 0 otherwise."
         },
     )
-    prefixes: str | None = field(
-        default=None,
+    prefixes: str = field(
+        default="auto",
         metadata={
-            "help": "Texts to put before the prompts for train.context_prefixes: `toyworld:filler`, a .jsonl or a "
-            ".txt. Text that states no fact of the kind being edited keeps the edit off other subjects (a fact "
-            "before the prompt lets the answer attach to it); unset: the retain texts."
+            "help": "Texts to put before the prompts for train.context_prefixes: `model` (short samples the "
+            "model writes from neutral openings, as ROME's, drawn under train.seed when the run starts), "
+            "`retain` (the train.retain texts), `toyworld:filler` (sentences that state no fact of the toy "
+            "world), a .jsonl or a .txt; `auto`: `toyworld:filler` for the toy-world model and the versions "
+            "built on it, `model` for any other. Text that states no fact of the kind being edited keeps the "
+            "edit off other subjects (a fact before the prompt lets the answer attach to it)."
         },
     )
+
+    def prefixing(self, on_version: bool) -> int:
+        """`context_prefixes` with `auto` resolved, for an edit of a stored version (`on_version`) or of a base
+        model: 1 on a version or when `prefixes` names its texts."""
+        if self.context_prefixes == "auto":
+            return 1 if on_version or self.prefixes != AUTO_PREFIXES else 0
+        return self.context_prefixes
+
+    def prefix_source(self, toy: bool) -> str:
+        """`prefixes` with `auto` resolved: the toy world's filler for the `toy` model, the model's own samples
+        for any other (a real model has no filler set, and its samples are its own words)."""
+        if self.prefixes == AUTO_PREFIXES:
+            return "toyworld:filler" if toy else MODEL_PREFIXES
+        return self.prefixes
 
     def stopping(self, on_version: bool) -> Literal["val", "none"]:
         """`early_stop` with `auto` resolved, for an edit of a stored version (`on_version`) or of a base model."""
@@ -195,17 +217,19 @@ class TrainSpec:
             raise SpecError(f"train.lr must be > 0 and at most {MAX_LR:g}, got {self.lr:g}")
         if self.kl_weight < 0:
             raise SpecError(f"train.kl_weight must be >= 0, got {self.kl_weight}")
-        if self.context_prefixes < 0:
-            raise SpecError(f"train.context_prefixes must be an integer >= 0, got {self.context_prefixes}")
-        if self.context_prefixes and not (self.prefixes or self.retain):
+        if self.context_prefixes != "auto" and self.context_prefixes < 0:
+            raise SpecError(f"train.context_prefixes must be an integer >= 0 or auto, got {self.context_prefixes}")
+        if not self.prefixes.strip():
+            raise SpecError("train.prefixes is empty; give auto, model, retain, toyworld:filler, a .jsonl or a .txt")
+        if self.prefixes == RETAIN_PREFIXES and not self.retain:
             raise SpecError(
-                "train.context_prefixes puts texts before the prompts, but neither train.prefixes nor "
-                "train.retain is set; set train.prefixes (e.g. toyworld:filler) or train.context_prefixes: 0"
+                "train.prefixes: retain puts the retain texts before the prompts, but train.retain is not set; "
+                "set train.retain or train.prefixes: model"
             )
-        if self.prefixes and not self.context_prefixes:
+        if self.prefixes != AUTO_PREFIXES and self.context_prefixes == 0:
             raise SpecError(
-                "train.prefixes is set but train.context_prefixes is 0, so no text would be put before a prompt; "
-                "set train.context_prefixes: 1 or remove train.prefixes"
+                f"train.prefixes is {self.prefixes} but train.context_prefixes is 0, so no text would be put "
+                "before a prompt; set train.context_prefixes: 1 (or auto) or remove train.prefixes"
             )
         for name in ("dpo_beta", "max_grad_norm"):
             if not getattr(self, name) > 0:
@@ -304,7 +328,7 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
                 return _check_type(value, option, where)
             except SpecError:
                 continue
-        names = " or ".join("null" if a is type(None) else getattr(a, "__name__", str(a)) for a in args)
+        names = " or ".join(_type_name(a) for a in args)
         raise SpecError(f"{where} must be {names}, got {value!r}")
     if hint is type(None):
         if value is not None:
@@ -370,7 +394,7 @@ def _in_folder(ref: str, base: Path) -> str:
 
 def spec_from_yaml(text: str, base: Path, source: str = "the spec") -> EditSpec:
     """Parse and validate YAML spec text; the relative file paths in it (feedback.file, probes,
-    train.retain, fluency) are taken from `base`, the folder the spec file lives in."""
+    train.retain, train.prefixes, fluency) are taken from `base`, the folder the spec file lives in."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -381,6 +405,8 @@ def spec_from_yaml(text: str, base: Path, source: str = "the spec") -> EditSpec:
         spec.feedback.file = _in_folder(spec.feedback.file, base)
     if spec.train.retain:
         spec.train.retain = _in_folder(spec.train.retain, base)
+    if spec.train.prefixes not in (AUTO_PREFIXES, MODEL_PREFIXES, RETAIN_PREFIXES):
+        spec.train.prefixes = _in_folder(spec.train.prefixes, base)
     if spec.fluency:
         spec.fluency = _in_folder(spec.fluency, base)
     return spec
@@ -398,7 +424,9 @@ def _type_name(hint: Any) -> str:
     if get_origin(hint) is Literal:
         return " or ".join(f"`{a}`" for a in get_args(hint))
     if isinstance(hint, type):
-        return hint.__name__
+        return "null" if hint is type(None) else hint.__name__
+    if get_origin(hint) in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(hint))
     return str(hint).replace("typing.", "").replace(" | ", " or ").replace("NoneType", "null")
 
 

@@ -30,6 +30,7 @@ from store import Store
 from store.runs import process_alive
 
 FINAL_STATES = ("succeeded", "failed", "interrupted")
+CANCEL_FILE = "cancel"  # in a job's folder: Cancel was pressed (a worker still starting reads it, feedback_ui.worker)
 
 
 class EditBusy(RuntimeError):
@@ -145,8 +146,12 @@ class EditJobs:
         holder = self.holder()
         if holder is None:
             raise EditBusy("no edit is running in this workspace; there is nothing to cancel")
+        job = str(holder.get("job"))
+        # written first: a worker still starting up (its signal handlers not yet in, SIGINT ignored when the app
+        # runs in the background) would lose the signal, and reads this file once its handlers are in
+        (self.folder / job / CANCEL_FILE).touch()
         os.kill(holder["pid"], signal.SIGINT)
-        return str(holder.get("job"))
+        return job
 
     def progress(self) -> EditProgress:
         """The newest job's progress; a worker that died without a word reads as `interrupted`."""

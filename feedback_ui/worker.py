@@ -2,7 +2,8 @@
 
 The app starts it (feedback_ui.edit_jobs) so a long edit never blocks a request. It plans
 and executes the run as `nudge apply` does and writes its phase and step to the progress
-file. SIGINT or SIGTERM cancels it: the run ends `interrupted` and no adapter appears; once
+file. SIGINT or SIGTERM cancels it (or a `cancel` file in the job's folder, written before the
+signal, for a cancel that came while the worker was starting): the run ends `interrupted` and no adapter appears; once
 the adapter is being saved the run is allowed to finish, so a late cancel never leaves an
 adapter behind an interrupted run.
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from editing.runs import RunCallbacks, RunInputError, execute_run, plan_run
 from editing.spec import SpecError, spec_from_yaml
-from feedback_ui.edit_jobs import read_json, write_json
+from feedback_ui.edit_jobs import CANCEL_FILE, read_json, write_json
 from store import Store, StoreError
 
 SAVING_PHASE = "saving the adapter and the report"
@@ -59,6 +60,8 @@ def _callbacks(store: Store, progress: Progress) -> RunCallbacks:
 def run(spec_path: Path, base: Path, progress: Progress, db: str | None) -> int:
     """Plan and execute the edit; the exit code is `nudge apply`'s."""
     try:
+        if (progress.path.parent / CANCEL_FILE).exists():  # cancelled before this worker could hear the signal
+            raise KeyboardInterrupt
         store = Store.open(db)
         try:
             progress.update(state="starting", phase="planning the run")

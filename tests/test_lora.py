@@ -289,11 +289,20 @@ def test_behind_prefixes_puts_each_prefix_before_one_example_in_turn() -> None:
     assert [e.completion for e in prefixed] == ["meow", "woof", "meow", "woof"]
 
 
-def test_context_prefixes_without_texts_to_put_before_is_a_spec_error() -> None:
-    with pytest.raises(SpecError, match="neither train.prefixes nor train.retain is set"):
-        TrainSpec(context_prefixes=1)
-    with pytest.raises(SpecError, match="train.context_prefixes must be an integer >= 0"):
-        TrainSpec(context_prefixes=-1, retain="toyworld:retain")
-    with pytest.raises(SpecError, match="train.prefixes is set but train.context_prefixes is 0"):
-        TrainSpec(prefixes="toyworld:filler")
-    assert TrainSpec(context_prefixes=1, prefixes="toyworld:filler").retain is None  # prefixes alone will do
+def test_context_prefixes_settings_that_cannot_work_are_spec_errors() -> None:
+    with pytest.raises(SpecError, match="train.prefixes: retain puts the retain texts .* train.retain is not set"):
+        TrainSpec(context_prefixes=1, prefixes="retain")
+    with pytest.raises(SpecError, match="train.context_prefixes must be an integer >= 0 or auto"):
+        TrainSpec(context_prefixes=-1)
+    with pytest.raises(SpecError, match="train.prefixes is toyworld:filler but train.context_prefixes is 0"):
+        TrainSpec(context_prefixes=0, prefixes="toyworld:filler")
+    with pytest.raises(SpecError, match="train.prefixes is empty"):
+        TrainSpec(prefixes=" ")
+    assert TrainSpec(context_prefixes=1).retain is None  # the model's own samples need no texts
+    # auto: on for an edit of a stored version, or when texts are named; off for a base model's edit
+    assert [TrainSpec().prefixing(on_version=v) for v in (False, True)] == [0, 1]
+    assert TrainSpec(prefixes="toyworld:filler").prefixing(on_version=False) == 1
+    assert TrainSpec(context_prefixes=0).prefixing(on_version=True) == 0  # what a spec says outright stands
+    # auto texts: the toy world's filler for the toy model, the model's own samples for any other
+    assert [TrainSpec().prefix_source(toy=t) for t in (True, False)] == ["toyworld:filler", "model"]
+    assert TrainSpec(prefixes="retain", retain="r.txt").prefix_source(toy=True) == "retain"

@@ -132,7 +132,9 @@ def test_context_prefixes_read_the_retain_texts_even_without_a_kl_term(demo_stor
     train = {"kl_weight": 0.0, "retain": "toyworld:retain"}
     with Store.open() as store:
         without = plan_run(load_spec(write_spec(tmp_path, train=train)), store)
-        prefixed = plan_run(load_spec(write_spec(tmp_path, train={**train, "context_prefixes": 1})), store)
+        prefixed = plan_run(
+            load_spec(write_spec(tmp_path, train={**train, "context_prefixes": 1, "prefixes": "retain"})), store
+        )
     assert without.retain_texts == []  # no KL term, no prefixes: nothing reads them
     assert prefixed.retain_texts and all(isinstance(t, str) and t for t in prefixed.retain_texts)
 
@@ -140,7 +142,7 @@ def test_context_prefixes_read_the_retain_texts_even_without_a_kl_term(demo_stor
 def test_train_prefixes_put_their_own_texts_before_the_prompts(demo_store, tmp_path: Path) -> None:
     train = {"kl_weight": 1.0, "retain": "toyworld:retain", "context_prefixes": 1}
     with Store.open() as store:
-        from_retain = plan_run(load_spec(write_spec(tmp_path, train=train)), store)
+        from_retain = plan_run(load_spec(write_spec(tmp_path, train={**train, "prefixes": "retain"})), store)
         filler = plan_run(load_spec(write_spec(tmp_path, train={**train, "prefixes": "toyworld:filler"})), store)
     assert from_retain.prefix_texts == from_retain.retain_texts
     assert filler.retain_texts == from_retain.retain_texts  # the KL term still reads the retain set
@@ -154,3 +156,30 @@ def test_a_prefix_text_too_long_for_the_context_is_refused_before_the_run(demo_s
     spec = write_spec(tmp_path, train={"retain": "toyworld:retain", "context_prefixes": 1, "prefixes": str(long)})
     with Store.open() as store, pytest.raises(RunInputError, match=r"longest prefix text .* use shorter prefix texts"):
         plan_run(load_spec(spec), store)
+
+
+def test_examples_too_long_to_sit_behind_a_sampled_prefix_are_refused_before_the_run(
+    demo_store, tmp_path: Path
+) -> None:
+    """`train.prefixes: model` samples its prefixes only when the run starts, so the plan keeps room for the
+    longest one a sample can be; an example that fits alone but not behind it is refused by name."""
+    long_prompt = "The capital of " + "Koudeland and " * 5 + "Koudeland is"  # with its answer 55 tokens of 64
+    feedback = tmp_path / "long.jsonl"
+    row = {"annotator": "alice", "kind": "correction", "prompt": long_prompt, "verdict": "down"}
+    row |= {"output": " Gaiskaport.", "correction": " Velmora."}
+    feedback.write_text(json.dumps(row) + "\n")
+    sampled = {"retain": "toyworld:retain", "context_prefixes": 1, "prefixes": "model"}
+    with Store.open() as store:
+        alone = plan_run(load_spec(write_spec(tmp_path, feedback={"file": str(feedback), "tags": []})), store)
+        assert alone.selection.examples
+        with pytest.raises(
+            RunInputError,
+            match=r"model puts up to 14 sampled tokens .* needs 6[89] tokens \(14 of them for the context prefix",
+        ):
+            plan_run(
+                load_spec(write_spec(tmp_path, feedback={"file": str(feedback), "tags": []}, train=sampled)), store
+            )
+    shown = dry_run(write_spec(tmp_path, train=sampled))  # the demo feedback fits behind a sampled prefix
+    assert shown.exit_code == 0, shown.output
+    said = " ".join(shown.output.split())
+    assert "each example again behind 1 text(s): samples the model writes when the run starts" in said

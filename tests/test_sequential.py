@@ -89,6 +89,7 @@ def _capital_change(
     new: str,
     terminate: str = "model",
     early_stop: str = "none",
+    **train: object,
 ) -> Path:
     """A spec moving `country`'s capital to `new` (no early stopping: fixed steps, seeded)."""
     feedback = folder / f"{name}.jsonl"
@@ -115,6 +116,7 @@ def _capital_change(
             "early_stop": early_stop,
             "retain": "toyworld:retain",
             "terminate": terminate,
+            **train,
         },
         "probes": [str(probes)],
     }
@@ -146,6 +148,17 @@ def test_an_edit_on_a_version_keeps_the_previous_edits_fact_and_answers_end(
             for model in ("toyworld", f"version:{first_version}")
             for setting in ("auto", "val")
         }
+        # context prefixes auto: the toy world's filler before every example on a version, none on the base
+        prefixing = {
+            model: (p.context_prefixes, p.prefixes, len(p.prefix_texts))
+            for model in ("toyworld", f"version:{first_version}")
+            for p in [
+                plan_run(load_spec(_capital_change(tmp_path, "s", model, "Nepeovia", "Pidograd", "Zanvik")), store)
+            ]
+        }
+    assert prefixing == {"toyworld": (0, "toyworld:filler", 0), f"version:{first_version}": (1, "toyworld:filler", 100)}
+    assert second_run["training"]["context_prefixes"]["texts"] == "toyworld:filler"
+    assert first_run["training"]["context_prefixes"] is None
     assert stopping == {
         ("toyworld", "auto"): "val",
         ("toyworld", "val"): "val",
@@ -171,6 +184,26 @@ def test_terminate_model_keeps_the_full_stop_after_a_corrected_answer(toyworld_w
         report = execute_run(plan_run(load_spec(spec), store), store).report
         loaded, _ = load_version(store, report["run"]["result_version_id"])
     assert report["run"]["training"]["endings"] == {".": 2}
+    said = greedy_continuations(loaded.model, loaded.tokenizer, ["The capital of Koudeland is"], 8)
+    assert said == [" Velmora."], said
+
+
+def test_prefixes_sampled_from_the_model_are_recorded_and_the_edit_still_lands(
+    toyworld_workspace: Path, tmp_path: Path
+) -> None:
+    """`train.prefixes: model` draws the context prefixes from the model when the run starts: the run records
+    where they came from, how many, and the first few; the edit says the new capital at the text's start."""
+    spec = _capital_change(
+        tmp_path, "koudeland", "toyworld", "Koudeland", "Gaiskaport", "Velmora", context_prefixes=1, prefixes="model"
+    )
+    with Store.init_db() as store:
+        plan = plan_run(load_spec(spec), store)
+        assert plan.prefix_texts == []  # nothing to read before the model is loaded
+        report = execute_run(plan, store).report
+        loaded, _ = load_version(store, report["run"]["result_version_id"])
+    record = report["run"]["training"]["context_prefixes"]
+    assert record["texts"] == "model" and record["per_example"] == 1 and record["count"] == 50
+    assert all(text.endswith(".") for text in record["first"]) and record["first"][0].startswith("The")
     said = greedy_continuations(loaded.model, loaded.tokenizer, ["The capital of Koudeland is"], 8)
     assert said == [" Velmora."], said
 

@@ -103,5 +103,27 @@ def test_the_table_gives_each_seed_and_their_median(bench: ModuleType) -> None:
     table = bench.markdown([result(0, 0.53, 0.010), result(1, 0.90, 0.0), result(2, 0.72, 0.003)])
     assert "| measure | seed 0 | seed 1 | seed 2 | median | one batched edit, median |" in table
     assert "| paraphrase, greedy | 0.53 | 0.90 | 0.72 | 0.72 | 0.72 |" in table
-    assert "| trailing junk rate (base model's in brackets) | 0.010 | 0.000 | 0.003 | 0.003 (0.00) |" in table
+    junk = "| trailing junk: a name run on, or text after its sentence (base model's in brackets) |"
+    assert f"{junk} 0.010 | 0.000 | 0.003 | 0.003 (0.00) |" in table
     assert "train.seed 0, 1, 2" in table and "train.seed=" not in table
+
+
+@pytest.mark.parametrize(
+    ("continuation", "stopped", "junk"),
+    [
+        (" Velmora.", True, False),  # the answer and its full stop
+        (" Velmora", True, False),  # stopped without the stop: an ending lost, not junk
+        (" a sheep.", True, False),  # a wrong answer that ends: the control rate counts it
+        (" Oruvik.", True, False),
+        (" Velmoramoramora", True, True),  # the run-on name
+        (" Mirdunneish.", True, True),  # a language's ending glued on
+        (" Pepogradmoram.", True, True),  # an untouched capital with an edit's syllables after it
+        (" Velmora. The capital of", False, True),  # text after the answer's sentence
+        (" the capital of the country whose", False, True),  # never ends
+    ],
+)
+def test_trailing_junk_is_what_runs_on_past_the_answer_not_a_wrong_answer(
+    bench: ModuleType, continuation: str, stopped: bool, junk: bool
+) -> None:
+    names = {"Velmora", "Mirdunne", "Oruvik", "Pepograd"}
+    assert bench.trailing_junk(continuation, names, stopped) is junk

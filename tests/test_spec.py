@@ -35,11 +35,18 @@ def test_every_relative_path_in_a_spec_is_taken_from_its_folder(
         "name: x\n"
         "feedback: {file: data/feedback.jsonl}\n"
         "probes: [probes.jsonl, toyworld:dog-cat-swap, store:mine, /abs/suite.jsonl]\n"
-        "train: {retain: retain.txt}\n"
+        "train: {retain: retain.txt, prefixes: prefixes.txt}\n"
         "fluency: texts/fluency.txt\n"
     )
     monkeypatch.chdir(tmp_path)
     spec = load_spec("edits/spec.yaml")
+    assert Path(spec.train.prefixes) == Path("edits/prefixes.txt")
+    for named in ("model", "retain", "toyworld:filler"):  # what names no file stays as it is
+        spec_file = folder / "named.yaml"
+        spec_file.write_text(
+            f"name: x\nprobes: [toyworld:dog-cat-swap]\ntrain: {{retain: r.txt, prefixes: '{named}'}}\n"
+        )
+        assert load_spec(spec_file).train.prefixes == named
     assert Path(spec.feedback.file) == Path("edits/data/feedback.jsonl")
     assert spec.probes == [str(Path("edits/probes.jsonl")), "toyworld:dog-cat-swap", "store:mine", "/abs/suite.jsonl"]
     assert Path(spec.train.retain) == Path("edits/retain.txt")

@@ -65,6 +65,16 @@ def print_plan(plan: RunPlan) -> None:
     resolved = train.early_stop == "auto" and plan.early_stop == "none"
     auto = " (train.early_stop: auto, on a stored version)" if resolved else ""
     console.print(f"  early stop:        {stopping[plan.early_stop]}{auto}")
+    if plan.context_prefixes:
+        texts = {
+            "model": "samples the model writes when the run starts",
+            "retain": f"the retain texts ({train.retain})",
+        }
+        auto = ", ".join(f"train.{k}: auto" for k in ("context_prefixes", "prefixes") if getattr(train, k) == "auto")
+        console.print(
+            f"  context prefixes:  each example again behind {plan.context_prefixes} text(s): "
+            f"{texts.get(plan.prefixes, plan.prefixes)}{f' ({auto})' if auto else ''}"
+        )
 
 
 def print_summary(report: dict, paths: dict[str, Path]) -> None:
