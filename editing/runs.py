@@ -265,8 +265,8 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         raise RunInputError(f"model: {exc}") from exc
     try:
         suites = _load_suites(spec, store)
-        train = spec.train
-        prefixing = train.prefixing(on_version=version_id is not None)
+        train, on_version = spec.train, version_id is not None
+        prefixing = train.prefixing(on_version)
         prefix_source = train.prefix_source(toy=base_ref == TOYWORLD)
         # the KL term reads the retain texts, and so do context prefixes with train.prefixes: retain
         wanted = train.kl_weight > 0 or (prefixing > 0 and prefix_source == RETAIN_PREFIXES)
@@ -323,7 +323,7 @@ def plan_run(spec: EditSpec, store: Store) -> RunPlan:
         retain_left_out,
         spec.train.answer_ending,
         prefix_texts=retain if prefixing and prefix_source == RETAIN_PREFIXES else prefixes,
-        early_stop=spec.train.stopping(on_version=version_id is not None),
+        early_stop=train.stopping(on_version),
         context_prefixes=prefixing,
         prefixes=prefix_source,
     )
@@ -682,10 +682,9 @@ def _finish(
 
 def _prefixes_record(plan: RunPlan) -> dict[str, Any] | None:
     """What train.context_prefixes put before the prompts: where the texts came from, how many, the first few."""
-    train = plan.spec.train
     if not plan.context_prefixes:
         return None
-    source = f"retain ({train.retain})" if plan.prefixes == RETAIN_PREFIXES else plan.prefixes
+    source = f"retain ({plan.spec.train.retain})" if plan.prefixes == RETAIN_PREFIXES else plan.prefixes
     return {
         "per_example": plan.context_prefixes,
         "texts": source,
