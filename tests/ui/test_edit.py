@@ -103,6 +103,6 @@ def test_a_killed_worker_reads_as_interrupted_and_a_new_edit_can_start(jobs: Edi
 
 def test_a_spec_with_an_error_is_named_as_it_is_typed(toyworld_workspace: Path) -> None:
     assert validation_message(SPEC, EXAMPLES).startswith("✅ valid spec `swap-dog-cat`")
-    broken = SPEC.replace("rank: 4", "rank: four")
+    broken = SPEC.replace("rank: 8", "rank: eight")
     assert "lora.rank" in validation_message(broken, EXAMPLES)
     assert "not valid YAML" in validation_message("name: [unclosed", EXAMPLES)
