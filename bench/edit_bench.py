@@ -30,12 +30,14 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallba
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine_line, toy_workspace
 
+from editing.loading import load_model
 from editing.lora import EditConfig, apply_edit, attach_lora
-from editing.models import load_model
-from editing.probes import TOYWORLD_DATA, score_probes
+from editing.probes import score_probes
 from editing.runs import RunPlan, execute_run, plan_run
-from editing.spec import LoraSpec, TrainSpec, spec_from_dict
+from editing.spec import LoraSpec, TrainSpec
+from editing.spec_reader import spec_from_dict
 from editing.tokens import encode_pairs, format_prompt
+from editing.toyworld.paths import TOYWORLD_DATA
 from editing.training_data import TrainingExample
 from store import Store
 

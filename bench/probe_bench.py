@@ -43,9 +43,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import toy_workspace
 
 from editing.completions import join_completion
-from editing.probes import TOYWORLD_DATA, Probe, load_suite, score_completions
+from editing.loading import load_suite
+from editing.probes import Probe, score_completions
 from editing.runs import execute_run, plan_run
-from editing.spec import spec_from_dict
+from editing.spec_reader import spec_from_dict
+from editing.toyworld.paths import TOYWORLD_DATA
 from editing.toyworld.world import multi_hop_facts, single_hop_facts
 from store import Store
 

@@ -56,8 +56,9 @@ from _common import toy_workspace
 from editing.cli import app
 from editing.errors import EXIT_GATE_FAILED, EXIT_PASSED
 from editing.impact.fluency import perplexity_ratio
-from editing.models import LoadedModel, load_model
-from editing.probes import Probe, greedy_continuations, load_texts, parse_probe, score_probes, token_nlls
+from editing.loading import load_model, load_texts
+from editing.models import LoadedModel
+from editing.probes import Probe, greedy_continuations, parse_probe, score_probes, token_nlls
 from editing.runs import load_version
 from editing.toyworld.corpus import corpus_sentences
 from editing.toyworld.suites import EDIT_SPLITS

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from editing.errors import BadInput, NudgeError, RunFailed
-    from editing.impact import measure_impact
+    from editing.loading import load_model, load_suite
     from editing.lora import EditConfig, apply_edit, save_adapter
-    from editing.models import load_model
-    from editing.probes import load_suite, score_probes
-    from editing.spec import EditSpec, load_spec
+    from editing.probes import score_probes
+    from editing.report.measure import measure_impact
+    from editing.spec import EditSpec
+    from editing.spec_reader import load_spec
     from editing.training_data import TrainingExample, read_feedback_file, select_examples
 
 _HOMES = {
@@ -28,10 +29,10 @@ _HOMES = {
     "RunFailed": "editing.errors",
     "TrainingExample": "editing.training_data",
     "apply_edit": "editing.lora",
-    "load_model": "editing.models",
-    "load_spec": "editing.spec",
-    "load_suite": "editing.probes",
-    "measure_impact": "editing.impact",
+    "load_model": "editing.loading",
+    "load_spec": "editing.spec_reader",
+    "load_suite": "editing.loading",
+    "measure_impact": "editing.report.measure",
     "read_feedback_file": "editing.training_data",
     "save_adapter": "editing.lora",
     "score_probes": "editing.probes",

@@ -17,7 +17,8 @@ import torch
 from peft import PeftModel
 from transformers import GenerationMixin
 
-from editing.models import LoadedModel, ModelLoadError, load_model
+from editing.loading import ModelLoadError, load_model
+from editing.models import LoadedModel
 from editing.quiet import quiet_dependencies
 from store import Generation, ModelVersion, Store
 

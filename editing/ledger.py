@@ -16,21 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from editing.errors import BadInput
 from editing.generation import GenerationError, load_merged_version
-from editing.impact import measure_impact
 from editing.impact.regressions import EarlierEdit
-from editing.probes import Probe, ProbeScore, ProbeSuiteError, parse_probe, score_probes
+from editing.probes import Probe, ProbeScore, ProbeSuiteError, score_probes
+from editing.references import suite_name
 from editing.report import assemble_report
+from editing.report.measure import measure_impact
 from editing.spec import DEFAULT_REGRESSIONS_GATE
+from editing.store_feedback import probe_from_store
 from store import Store
 from store import records as store_records
 
 REGRESSION_SOURCE_KINDS = ("edit", "paraphrase")  # what an earlier edit taught; its leaks and controls are other news
-STORE_PREFIX = "store:"
 
 
 class LedgerError(BadInput):
@@ -46,16 +46,9 @@ class Ancestry:
     stored_ids: dict[str, int] = field(default_factory=dict)  # probe id here -> the stored probe it re-scores
 
 
-def _suite_name(ref: str) -> str:
-    """The name a run gave the suite of a spec's `probes` entry (`editing.probes.load_suite`'s rule)."""
-    if ref.startswith("toyworld:") or ref.startswith(STORE_PREFIX):
-        return ref
-    return Path(ref).stem
-
-
 def _stored_suites(store: Store, run: store_records.EditRun) -> list[store_records.ProbeSuite]:
     """The stored suites a run scored: named after its spec's suites, holding the probes it has results for."""
-    names = {_suite_name(str(ref)) for ref in run.spec.get("probes", [])}
+    names = {suite_name(str(ref)) for ref in run.spec.get("probes", [])}
     scored = {result.probe_id for result in store.probe_results(run.id, "after")}
     suites = []
     for stored_name in store.probe_suites():
@@ -67,10 +60,8 @@ def _stored_suites(store: Store, run: store_records.EditRun) -> list[store_recor
 
 
 def _probe(stored: store_records.Probe, where: str) -> Probe:
-    meta = {k: v for k, v in (stored.meta or {}).items() if k in ("relation", "subject")}
-    record = {"id": stored.key, "prompt": stored.prompt, "target": stored.target, "foil": stored.foil}
     try:
-        return parse_probe(record | {"kind": stored.kind, "split": stored.split} | meta, where)
+        return probe_from_store(stored, where)
     except ProbeSuiteError as exc:
         raise LedgerError(str(exc)) from exc
 

@@ -9,10 +9,8 @@ whether the edit is done. The base model is never copied: peft's
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
-import itertools
 import json
 import operator
 import random
@@ -20,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,8 +30,10 @@ from transformers.pytorch_utils import Conv1D
 from editing.errors import BadInput, RunFailed
 from editing.layers import layer_index
 from editing.objectives import ReferenceCache, step_losses
+from editing.prefixes import behind_prefixes
 from editing.quiet import quiet_dependencies
 from editing.spec import LoraSpec, TrainSpec
+from editing.training import Training, resolve_training
 from editing.training_data import TrainingExample
 
 # Which modules `targets: mlp | attention` mean, per architecture (config.model_type).
@@ -73,9 +73,14 @@ class EditError(RunFailed):
 class EditConfig:
     """How to edit: the LoRA shape and the training loop (the spec's `lora` and `train`)."""
 
-    lora: LoraSpec = field(default_factory=LoraSpec)
-    train: TrainSpec = field(default_factory=TrainSpec)
+    lora: LoraSpec
+    train: Training | TrainSpec  # a run's resolved settings; a spec's section is resolved as for a base model
     chat: bool = False
+
+    @property
+    def training(self) -> Training:
+        """The training settings as plain values."""
+        return self.train if isinstance(self.train, Training) else resolve_training(self.train)
 
 
 @dataclass
@@ -165,14 +170,6 @@ def _check_finite(loss: torch.Tensor, step: int, lr: float) -> None:
         )
 
 
-def behind_prefixes(examples: list[TrainingExample], prefixes: list[str]) -> list[TrainingExample]:
-    """Each example again behind each of its prefixes in turn: `prefixes[i]` goes before `examples[i % n]`."""
-    return [
-        dataclasses.replace(e, prompt=f"{prefix} {e.prompt}")
-        for e, prefix in zip(itertools.cycle(examples), prefixes, strict=False)
-    ]
-
-
 def apply_edit(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -187,11 +184,11 @@ def apply_edit(
 
     `validate(model) -> (done, metrics)` is called every `train.eval_every`
     steps when `train.early_stop` is `val`; training stops once it says done.
-    With `train.context_prefixes` (an int; `auto`, resolved by plan_run, counts as 0 here), every example is
-    also trained behind that many of `prefix_texts`.
+    With `train.prefixes.per_example` above 0, every example is also trained behind that
+    many of `prefix_texts` (editing/prefixes.py).
     Raises EditError on a diverging loss or when memory runs out.
     """
-    train = config.train
+    train = config.training
     if not examples:
         raise ValueError("no training examples; the feedback selected nothing to learn from")
     started = time.perf_counter()
@@ -204,7 +201,7 @@ def apply_edit(
     optimizer = torch.optim.AdamW(params, lr=train.lr, weight_decay=0.0)
     example_stream = _cycle(examples, train.seed)
     retain_stream = _cycle(retain_texts, train.seed) if retain_texts and train.kl_weight > 0 else None
-    per_example = train.context_prefixes if train.context_prefixes != "auto" else 0  # plan_run resolves `auto`
+    per_example = train.prefixes.per_example
     prefix_stream = _cycle(prefix_texts, train.seed + 1) if prefix_texts and per_example else None
     reference = ReferenceCache()  # the base model's outputs, computed once per sequence for this edit
     history: list[dict[str, float]] = []

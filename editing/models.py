@@ -1,4 +1,8 @@
-"""Load any Hugging Face causal LM and its tokenizer, from a folder, a hub id, or `toyworld`."""
+"""Load any Hugging Face causal LM and its tokenizer from where a reference resolved to: a folder or a hub id.
+
+Which folder `toyworld` or another reference names is the reference table's business
+(editing.references, editing.loading); this module takes the resolved `ModelSource`.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
 from transformers import PreTrainedTokenizerBase as Tokenizer
 
-from editing.model_refs import ModelLoadError, resolve_ref
 from editing.quiet import quiet_dependencies
+from editing.references import ModelLoadError, ModelSource
 
 if TYPE_CHECKING:
     from peft import PeftModel
@@ -101,44 +105,42 @@ def _read_tokenizer(source: str) -> Tokenizer:
     return tokenizer
 
 
-def load_config_and_tokenizer(ref: str) -> tuple[PretrainedConfig, Tokenizer]:
+def load_config_and_tokenizer(source: ModelSource) -> tuple[PretrainedConfig, Tokenizer]:
     """A model's config and tokenizer without its weights: enough to check a spec against the model."""
-    folder, hub_id = resolve_ref(ref)
-    source = str(folder) if folder is not None else hub_id
-    return _read_config(source, folder), _read_tokenizer(source)
+    return _read_config(source.location, source.folder), _read_tokenizer(source.location)
 
 
-def load_model(ref: str, device: str | torch.device | None = None, device_map: str | None = None) -> LoadedModel:
+def load_pretrained(
+    source: ModelSource, device: str | torch.device | None = None, device_map: str | None = None
+) -> LoadedModel:
     """Load a causal LM and its tokenizer, in eval mode, with a pad token set.
 
-    `ref` is a local folder, a hub id (downloaded only because the user named
-    it), or `toyworld`. `device_map="auto"` spreads a model too large for one
-    device over all of them (accelerate). Raises ModelLoadError with a one-line
-    reason and fix for anything that cannot be loaded.
+    `device_map="auto"` spreads a model too large for one device over all of them
+    (accelerate). Raises ModelLoadError with a one-line reason and fix for anything
+    that cannot be loaded.
     """
-    folder, hub_id = resolve_ref(ref)
-    source = str(folder) if folder is not None else hub_id
-    config = _read_config(source, folder)
+    folder, location = source.folder, source.location
+    config = _read_config(location, folder)
     target = torch.device(device) if device is not None else pick_device()
     try:
         with quiet_dependencies():
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=_default_dtype(target), device_map=device_map)
+            model = AutoModelForCausalLM.from_pretrained(location, dtype=_default_dtype(target), device_map=device_map)
     except ValueError as exc:
         raise ModelLoadError(
-            f"{source} is not a causal language model ({type(config).__name__}); "
+            f"{location} is not a causal language model ({type(config).__name__}); "
             "nudge edits models that AutoModelForCausalLM can load"
         ) from exc
     except OSError as exc:
-        raise ModelLoadError(f"cannot load the weights from {source}: {exc}") from exc
+        raise ModelLoadError(f"cannot load the weights from {location}: {exc}") from exc
     if device_map is None:
         model.to(target)  # type: ignore[arg-type]  # transformers wraps `to` in functools.wraps, which mypy reads as unbound
     model.eval()
-    tokenizer = _read_tokenizer(source)
+    tokenizer = _read_tokenizer(location)
     return LoadedModel(
-        ref=ref,
+        ref=source.ref,
         model=model,
         tokenizer=tokenizer,
         device=model.device,
         path=folder,
-        fingerprint=fingerprint(folder) if folder is not None else f"hub:{hub_id}",
+        fingerprint=fingerprint(folder) if folder is not None else f"hub:{source.hub_id}",
     )

@@ -13,7 +13,8 @@ from transformers import AutoModelForCausalLM, PretrainedConfig, PreTrainedToken
 from transformers.pytorch_utils import Conv1D
 
 from editing.errors import BadInput
-from editing.lora import EditError, behind_prefixes, resolve_target_modules
+from editing.lora import EditError, resolve_target_modules
+from editing.prefixes import PREFIX_TOKENS, ContextPrefixes, behind_prefixes
 from editing.probes import Probe
 from editing.spec import LoraSpec
 from editing.tokens import encode_pairs, format_prompt
@@ -107,7 +108,22 @@ def check_texts(tokenizer: PreTrainedTokenizerBase, limit: int, texts: list[str]
             )
 
 
-def check_prefixes(
+def check_context_prefixes(
+    tokenizer: PreTrainedTokenizerBase,
+    limit: int,
+    prefixes: ContextPrefixes,
+    texts: list[str],
+    examples: list[TrainingExample],
+    chat: bool,
+) -> None:
+    """Every training example still fits in `limit` positions behind the texts train.prefixes puts before it:
+    the longest of `texts`, or the longest sample the model can write (`model`, drawn when the run starts)."""
+    _check_prefix_texts(tokenizer, limit, texts, examples, chat)
+    if prefixes.sampled:
+        _check_sampled_prefixes(tokenizer, limit, PREFIX_TOKENS, examples, chat)
+
+
+def _check_prefix_texts(
     tokenizer: PreTrainedTokenizerBase, limit: int, prefixes: list[str], examples: list[TrainingExample], chat: bool
 ) -> None:
     """Every training example still fits in `limit` positions behind the longest text of train.prefixes."""
@@ -124,7 +140,7 @@ def check_prefixes(
         ) from exc
 
 
-def check_sampled_prefixes(
+def _check_sampled_prefixes(
     tokenizer: PreTrainedTokenizerBase, limit: int, tokens: int, examples: list[TrainingExample], chat: bool
 ) -> None:
     """Every training example still fits in `limit` positions behind a prefix the model samples

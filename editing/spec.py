@@ -1,43 +1,37 @@
-"""The edit spec: a validated dataclass tree, read from YAML, with help on every field.
+"""The edit spec: a validated dataclass tree, with help on every field.
 
-Errors name the field and what is allowed (`lora.rank must be an integer >= 1,
-got 0`). Unknown keys are errors too: a typo in a spec must not silently fall
-back to a default.
+Each section checks its own values and names the field and what is allowed
+(`lora.rank must be an integer >= 1, got 0`). Reading a spec from YAML (types,
+unknown keys, file paths, the model's shipped texts) is editing.spec_reader's job;
+resolving its `auto` values for a run is editing.training's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import math
 import re
-import types
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
-
-import yaml
+from typing import Any, Literal
 
 from editing.errors import BadInput
 from editing.impact import parse_gate
-from editing.model_refs import TOYWORLD, ModelLoadError, resolve_ref
 
 
 class SpecError(BadInput):
     """A spec that cannot be used; the message names the field."""
 
 
-VERSION_REF = re.compile(r"^(?:version:)?(\d+)$")  # `model: 3` or `model: version:3`, a stored model version
-
 # Upper bounds that no sensible edit comes near; beyond them a value is a typo, not a choice.
 MAX_STEPS = 100_000
-AUTO_PREFIXES = "auto"  # train.prefixes: filler for the toy world, the model's samples for any other model
-MODEL_PREFIXES = "model"  # train.prefixes: the context prefixes are samples of the model (editing/prefixes.py)
-RETAIN_PREFIXES = "retain"  # train.prefixes: the context prefixes are the retain texts
 MAX_LR = 1e6
 MAX_RANK = 4096
+
+# The words train.prefixes takes besides a text reference (editing/prefixes.py says what each puts first).
+AUTO_PREFIXES = "auto"  # the texts the model ships (the toy world's filler), else the model's samples
+MODEL_PREFIXES = "model"  # samples the model writes when the run starts
+RETAIN_PREFIXES = "retain"  # the retain texts
 
 # On by default: a run on a stored version fails when an earlier edit's regression probes, judged per edit,
 # say its answer less than half the time (the whole interval below). Set `gates.regressions` to change it.
@@ -155,8 +149,7 @@ class TrainSpec:
         metadata={
             "help": "How a corrected or preferred answer ends in training. `model`: the ending the model writes "
             "after its own answer to the prompt (a full stop), then the end-of-text token; `eos`: the end-of-text "
-            "token alone; `none`: nothing (generation may run on); `auto`: the same as `model` (until toy world "
-            "v2 it meant `eos` for an edit of a base model)."
+            "token alone; `none`: nothing (generation may run on); `auto`: the same as `model`."
         },
     )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
@@ -181,31 +174,6 @@ class TrainSpec:
             "edit off other subjects (a fact before the prompt lets the answer attach to it)."
         },
     )
-
-    def prefixing(self, on_version: bool) -> int:
-        """`context_prefixes` with `auto` resolved, for an edit of a stored version (`on_version`) or of a base
-        model: 1 on a version or when `prefixes` names its texts."""
-        if self.context_prefixes == "auto":
-            return 1 if on_version or self.prefixes != AUTO_PREFIXES else 0
-        return self.context_prefixes
-
-    def prefix_source(self, toy: bool) -> str:
-        """`prefixes` with `auto` resolved: the toy world's filler for the `toy` model, the model's own samples
-        for any other (a real model has no filler set, and its samples are its own words)."""
-        if self.prefixes == AUTO_PREFIXES:
-            return "toyworld:filler" if toy else MODEL_PREFIXES
-        return self.prefixes
-
-    def stopping(self, on_version: bool) -> Literal["val", "none"]:
-        """`early_stop` with `auto` resolved, for an edit of a stored version (`on_version`) or of a base model."""
-        if self.early_stop == "auto":
-            return "none" if on_version else "val"
-        return self.early_stop
-
-    @property
-    def answer_ending(self) -> Literal["model", "eos", "none"]:
-        """`terminate` with `auto` resolved: answers end as the model ends its own (bench/sequential-methods.md)."""
-        return "model" if self.terminate == "auto" else self.terminate
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "retain_batch_size"):
@@ -304,174 +272,3 @@ class EditSpec:
     def spec_hash(self) -> str:
         """sha256 of the normalised spec (defaults filled in, keys sorted)."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
-
-
-def _check_type(value: Any, hint: Any, where: str) -> Any:
-    origin, args = get_origin(hint), get_args(hint)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
-    if origin is Literal:
-        if value not in args:
-            raise SpecError(f"{where} must be one of {', '.join(map(str, args))}, got {value!r}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise SpecError(f"{where} must be a list, got {value!r}")
-        return [_check_type(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise SpecError(f"{where} must be a dict, got {value!r}")
-        return {str(k): _check_type(v, args[1], f"{where}.{k}") for k, v in value.items()}
-    if args:  # a union such as `str | None` or `str | list[str]`
-        for option in args:
-            try:
-                return _check_type(value, option, where)
-            except SpecError:
-                continue
-        names = " or ".join(_type_name(a) for a in args)
-        raise SpecError(f"{where} must be {names}, got {value!r}")
-    if hint is type(None):
-        if value is not None:
-            raise SpecError(f"{where} must be null, got {value!r}")
-        return value
-    if hint is float and isinstance(value, int | str) and not isinstance(value, bool):
-        with contextlib.suppress(ValueError, OverflowError):
-            value = float(value)  # YAML reads 5e-3 as a string
-    if hint is float and isinstance(value, float) and not math.isfinite(value):
-        raise SpecError(f"{where} must be a finite number, got {value}")
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise SpecError(f"{where} must be {hint.__name__}, got {value!r}")
-    return value
-
-
-def _build(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise SpecError(f"{where or 'the spec'} must be a mapping of fields, got {data!r}")
-    hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        prefix = f"{where}." if where else ""
-        raise SpecError(f"unknown field {prefix}{unknown[0]}; allowed: {', '.join(fields)}")
-    kwargs = {}
-    for name, f in fields.items():
-        path = f"{where}.{name}" if where else name
-        if name in data:
-            kwargs[name] = _check_type(data[name], hints[name], path)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise SpecError(f"missing required field {path}: {f.metadata.get('help', '')}")
-    return cls(**kwargs)
-
-
-def spec_from_dict(data: Any) -> EditSpec:
-    """Validate a decoded spec; raises SpecError naming the first bad field."""
-    spec = _build(EditSpec, data, "")
-    if spec.model != TOYWORLD and not VERSION_REF.match(spec.model):
-        try:
-            resolve_ref(spec.model)  # a missing folder is the first thing to fix, before what it implies
-        except ModelLoadError as exc:
-            raise SpecError(f"model: {exc}") from exc
-    if spec.model == TOYWORLD:  # the toy world ships its retain and fluency texts
-        if spec.train.retain is None and spec.train.kl_weight > 0:
-            spec.train.retain = "toyworld:retain"
-        if spec.fluency is None:
-            spec.fluency = "toyworld:fluency"
-    if spec.train.kl_weight > 0 and spec.train.retain is None:
-        raise SpecError("train.kl_weight > 0 needs train.retain (texts to keep in place); or set kl_weight: 0")
-    return spec
-
-
-FIXED_REFS = ("toyworld:", "store:")  # references to shipped data or the store, not file paths
-
-
-def _in_folder(ref: str, base: Path) -> str:
-    """A file reference of a spec, relative ones taken from `base`; shipped and store references as they are."""
-    if ref.startswith(FIXED_REFS):
-        return ref
-    path = Path(ref).expanduser()
-    return str(path if path.is_absolute() else base / path)
-
-
-def spec_from_yaml(text: str, base: Path, source: str = "the spec") -> EditSpec:
-    """Parse and validate YAML spec text; the relative file paths in it (feedback.file, probes,
-    train.retain, train.prefixes, fluency) are taken from `base`, the folder the spec file lives in."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{source} is not valid YAML: {exc}") from exc
-    spec = spec_from_dict(data)
-    spec.probes = [_in_folder(p, base) for p in spec.probes]
-    if spec.feedback.file:
-        spec.feedback.file = _in_folder(spec.feedback.file, base)
-    if spec.train.retain:
-        spec.train.retain = _in_folder(spec.train.retain, base)
-    if spec.train.prefixes not in (AUTO_PREFIXES, MODEL_PREFIXES, RETAIN_PREFIXES):
-        spec.train.prefixes = _in_folder(spec.train.prefixes, base)
-    if spec.fluency:
-        spec.fluency = _in_folder(spec.fluency, base)
-    return spec
-
-
-def load_spec(path: str | Path) -> EditSpec:
-    """Read and validate a YAML spec. Relative file paths in it are taken from the spec's folder."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"no spec file at {path}")
-    return spec_from_yaml(path.read_text(), path.parent, str(path))
-
-
-def _type_name(hint: Any) -> str:
-    if get_origin(hint) is Literal:
-        return " or ".join(f"`{a}`" for a in get_args(hint))
-    if isinstance(hint, type):
-        return "null" if hint is type(None) else hint.__name__
-    if get_origin(hint) in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in get_args(hint))
-    return str(hint).replace("typing.", "").replace(" | ", " or ").replace("NoneType", "null")
-
-
-def spec_reference_markdown() -> str:
-    """The spec's field reference as Markdown, written from the dataclasses' help (docs/spec.md)."""
-    lines = [
-        "# Edit spec reference",
-        "",
-        "Generated from `editing/spec.py` by `python -m editing.spec`; "
-        "a test fails when this page and the code disagree.",
-        "",
-    ]
-
-    def section(cls: type, prefix: str) -> None:
-        lines.extend(
-            [
-                f"## {f'`{prefix}`' if prefix else 'Top level'}",
-                "",
-                (cls.__doc__ or "").strip(),
-                "",
-                "| field | type | default | meaning |",
-                "|---|---|---|---|",
-            ]
-        )
-        nested = []
-        for f in dataclasses.fields(cls):
-            hint = get_type_hints(cls)[f.name]
-            if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-                nested.append((hint, f"{prefix}.{f.name}" if prefix else f.name))
-                default = "(section)"
-            elif f.default is not dataclasses.MISSING:
-                default = f"`{f.default!r}`"
-            elif f.default_factory is not dataclasses.MISSING:
-                default = f"`{f.default_factory()!r}`"
-            else:
-                default = "required"
-            type_name = _type_name(hint)
-            lines.append(f"| `{f.name}` | {type_name} | {default} | {f.metadata.get('help', '')} |")
-        lines.append("")
-        for cls_, name in nested:
-            section(cls_, name)
-
-    section(EditSpec, "")
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(spec_reference_markdown())

@@ -1,17 +1,16 @@
-"""nudge's one vocabulary: metrics, probe kinds, splits and findings, each named once.
+"""nudge's one vocabulary: metrics, probe kinds, splits, findings and verdict statuses, each named once.
 
 Everything that shows, checks or gates these names reads them from here: the
 report (labels, help, number formats), `report.json`'s schema (enums), the
 gates and the spec's validation (which metrics can be gated), the probe
-loader (kinds and splits). The store's CHECK constraints keep their own copy
+loader (kinds and splits), and every list and console line that shows a
+verdict (its label and colour). The store's CHECK constraints keep their own copy
 (`store/validation.py`: the store imports nothing of editing/), and a test
 checks that the two agree.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 
 
@@ -30,61 +29,8 @@ class Metric:
     counts: str | None = None  # which probes of that kind a rate counts: one of OUTCOMES
 
     def format(self, value: float | None) -> str:
-        """The value as the report writes it; `n/a` when there is none."""
+        """The value in the metric's format; `n/a` when there is none."""
         return "n/a" if value is None else format(value, self.fmt)
-
-    def format_change(self, change: float | None) -> str:
-        """A before/after difference, signed."""
-        return "—" if change is None else format(change, "+" + self.fmt)
-
-
-_PRECISION = re.compile(r"\.(\d+)([f%])$")
-
-
-def interval_end(value: float, fmt: str, low: bool) -> str:
-    """An interval's end in `fmt`, rounded outward (a low end down, a high end up) so the printed
-    interval still holds the computed one: a gate uncertain on [0.7961, 1.00] never reads [0.80, 1.00]."""
-    found = _PRECISION.search(fmt)
-    if found is None:
-        return format(value, fmt)
-    digits = int(found.group(1)) + (2 if found.group(2) == "%" else 0)
-    scaled = round(value * 10**digits, 6)  # 0.29999999 * 100 is 30, not 29.99 to be floored to 29
-    rounded = (math.floor(scaled) if low else math.ceil(scaled)) / 10**digits
-    return format(rounded, fmt)
-
-
-def p_value_figure(p_value: float) -> str:
-    """A p-value as every table and sentence writes it: three decimals, "< 0.001" below that."""
-    return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
-
-
-EXTRA_THRESHOLD_DIGITS = 4  # at most this many more digits to tell an interval's end from a gate's threshold
-
-
-def interval_ends(low: float, high: float, fmt: str, threshold: float | None = None) -> tuple[str, str, str]:
-    """Both ends of an interval rounded outward in `fmt`, and the format used. With a gate's `threshold`,
-    digits are added (up to EXTRA_THRESHOLD_DIGITS) until no end reads as the threshold unless it is it:
-    a failing [0.107, 0.604] against "<= 0.1" prints [0.107, 0.61], never [0.10, 0.61]; an end still on it
-    is written in full."""
-    found = _PRECISION.search(fmt)
-
-    def ends(spec: str) -> tuple[str, str]:
-        return interval_end(low, spec, low=True), interval_end(high, spec, low=False)
-
-    def misread(spec: str) -> list[bool]:
-        shown = format(threshold, spec) if threshold is not None else None
-        return [end == shown and exact != threshold for end, exact in zip(ends(spec), (low, high), strict=True)]
-
-    if threshold is None or found is None:
-        return (*ends(fmt), fmt)
-    base = int(found.group(1))
-    for places in range(base, base + EXTRA_THRESHOLD_DIGITS + 1):
-        spec = f"{fmt[: found.start()]}.{places}{found.group(2)}"
-        if not any(misread(spec)):
-            return (*ends(spec), spec)
-    last = ends(spec)
-    full = tuple(repr(exact) if bad else end for end, exact, bad in zip(last, (low, high), misread(spec), strict=True))
-    return full[0], full[1], spec
 
 
 # What a rate metric counts, per probe. "wins" compares teacher-forced log-probs (the margin); "says"
@@ -370,7 +316,42 @@ FINDINGS: dict[str, Finding] = {
 }
 BAD_FINDINGS: frozenset[str] = frozenset(name for name, f in FINDINGS.items() if f.bad)
 
-GATE_STATUSES: tuple[str, ...] = ("pass", "fail", "uncertain")
+
+
+@dataclass(frozen=True)
+class Status:
+    """What a gate or a whole verdict came to, and how every reader shows it."""
+
+    name: str  # report.json's `verdict.status`, and a gate row's `status` (never NO_GATES)
+    label: str  # how lists write it: `nudge runs list`, `versions list`, the app's runs, the demo's table
+    colour: str  # how the console colours it (a rich colour name)
+
+    @property
+    def word(self) -> str:
+        """How the report's verdict and `nudge apply` headline it: the label in capitals (NO GATES)."""
+        return self.label.upper()
+
+
+# The verdict's status when no gate row was judged (none was set, or only a `regressions` gate on a model
+# with no earlier edits) and no test probe is contaminated: nothing was checked against a threshold.
+NO_GATES = "none"
+VERDICT_STATUSES: dict[str, Status] = {
+    s.name: s
+    for s in (
+        Status("pass", "pass", "green"),  # every gate's whole 95% interval is on its passing side
+        Status("fail", "fail", "red"),  # some gate's whole interval is on its failing side
+        Status("uncertain", "uncertain", "yellow"),  # else an interval straddles, or a test probe is contaminated
+        Status(NO_GATES, "no gates", "white"),
+    )
+}
+GATE_STATUSES: tuple[str, ...] = tuple(name for name in VERDICT_STATUSES if name != NO_GATES)
+
+
+def status_label(status: str | None) -> str:
+    """A recorded status as lists write it ("no gates"); one this vocabulary does not know as it is; "" for none."""
+    if status is None:
+        return ""
+    return VERDICT_STATUSES[status].label if status in VERDICT_STATUSES else status
 
 # The paired tests behind the report's p-values (report.json's `metrics.tests[*].test`), by how the report names them.
 STATISTICAL_TESTS: dict[str, str] = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ import gradio as gr
 from editing.generation import ModelCache
 from feedback_ui.app import build_app
 from store import Store
+from store.db import database_url
 
 FAILED_LOGIN_DELAY_S = 0.5  # per recent failure, capped: guessing gets slower before the lock
 MAX_LOGIN_DELAY_S = 3.0
@@ -71,7 +71,7 @@ def serve(
             ExposedHostWarning,
             stacklevel=2,
         )
-    store = Store.open(db_url or os.environ.get("NUDGE_DB") or f"sqlite:///{Path(home) / 'nudge.db'}")
+    store = Store.open(db_url or database_url(Path(home)))
     app = build_app(store, Path(home), base_model=base_model, models=models)
     app.launch(
         server_name=host,

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from editing.runs import RunCallbacks, RunInputError, execute_run, plan_run
-from editing.spec import SpecError, spec_from_yaml
+from editing.spec import SpecError
+from editing.spec_reader import spec_from_yaml
 from feedback_ui.edit_jobs import CANCEL_FILE, read_json, write_json
 from store import Store, StoreError
 

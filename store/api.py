@@ -7,6 +7,7 @@ io, probes, runs, versions); `Store` joins them and owns the engine. Sessions ne
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
@@ -25,12 +26,16 @@ from store.stats import Stats
 from store.versions import Versions
 
 
-class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs, Logins, Labelling, Versions):
+class Store(Logins, Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs, Labelling, Versions):
     """The nudge database. Open with `Store.open()`; create or upgrade with `Store.init_db()`."""
 
     @classmethod
-    def open(cls, url: str | URL | None = None) -> Store:
-        """Open an existing database ($NUDGE_DB, else the workspace's SQLite file) at head."""
+    def open(cls, url: str | URL | None = None, *, workspace: Path | None = None) -> Store:
+        """Open an existing database ($NUDGE_DB, else the workspace's SQLite file) at head.
+
+        `workspace` is the folder the paths the store keeps are relative to (store.paths); by default
+        `nudge_home()`, the workspace this process works in.
+        """
         url = make_url(url or database_url())
         if url.get_backend_name() == "sqlite" and url.database and not os.path.exists(url.database):
             raise SchemaError(f"no nudge database at {url.database}; create it with `nudge init`")
@@ -49,10 +54,10 @@ class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs, Logins, L
                 f"the database at {describe(url)} is at schema revision {current}, this nudge needs {head}; "
                 "run `nudge init` to upgrade it (or install the nudge that made it)"
             )
-        return cls(engine)
+        return cls(engine, workspace)
 
     @classmethod
-    def init_db(cls, url: str | URL | None = None) -> Store:
+    def init_db(cls, url: str | URL | None = None, *, workspace: Path | None = None) -> Store:
         """Create the database, or upgrade it to the newest schema, and open it.
 
         An SQLite database is made owner-only (0600), also one that an older nudge left readable.
@@ -64,7 +69,7 @@ class Store(Annotators, Catalog, Queue, Stats, Transfer, Probes, Runs, Logins, L
                 migrate.upgrade(engine)
         finally:
             engine.dispose()
-        return cls.open(url)
+        return cls.open(url, workspace=workspace)
 
     def __enter__(self) -> Store:
         return self

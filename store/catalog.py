@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from store import models as m
 from store.db import StoreBase, insert
 from store.errors import InvalidInput, NotFound
+from store.paths import kept_path, resolved_path, workspace_of
 from store.records import Generation, ModelVersion, Prompt
 from store.validation import check_decoding, check_tags, check_text
 
@@ -41,13 +42,11 @@ def existing_prompts(session: Session, texts: Iterable[str]) -> set[str]:
 
 
 def run_verdict(metrics: Mapping[str, Any] | None) -> str | None:
-    """The verdict status a finished run recorded in its metrics (pass | uncertain | fail), if any;
-    "no gates" when nothing was checked against a threshold (no gate row, no contaminated probe)."""
+    """The verdict status a finished run recorded in its metrics (pass | fail | uncertain | none: no gate
+    judged), if any."""
     verdict = (metrics or {}).get("verdict")
     if not isinstance(verdict, Mapping):
         return None
-    if "gates" in verdict and not verdict["gates"] and not verdict.get("contaminated"):
-        return "no gates"
     return verdict.get("status")
 
 
@@ -57,7 +56,7 @@ def version_record(row: m.ModelVersion, run_id: int | None, verdict: str | None 
         ref=row.ref,
         fingerprint=row.fingerprint,
         parent_id=row.parent_id,
-        adapter_path=row.adapter_path,
+        adapter_path=None if row.adapter_path is None else resolved_path(row.adapter_path, workspace_of(row)),
         adapter_sha256=row.adapter_sha256,
         run_id=run_id,
         created_at=row.created_at,
@@ -227,6 +226,7 @@ class Catalog(StoreBase):
         if len(adapter_sha256) != 64 or any(c not in "0123456789abcdef" for c in adapter_sha256):
             raise InvalidInput(f"adapter_sha256 {adapter_sha256!r} must be 64 lowercase hex digits")
         check_text(adapter_path, "adapter path")
+        adapter_path = kept_path(adapter_path, self.workspace, "adapter path")
         with self._write() as session:
             load_version(session, parent_id)
             row = m.ModelVersion(parent_id=parent_id, adapter_path=adapter_path, adapter_sha256=adapter_sha256)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session
 
 from store.errors import DatabaseDamaged, DatabaseUnavailable
+from store.paths import WORKSPACE_INFO, workspace_folder
 from store.private_files import create_private_file, make_private_dir, restrict_to_owner
 from store.workspace import nudge_home
 
@@ -25,9 +26,9 @@ SQLITE_CHECKPOINT_EVERY = 200  # commits per WAL checkpoint: about SQLite's defa
 _WRITE_OPTION = "nudge_write"
 
 
-def database_url() -> str:
-    """The store's URL: $NUDGE_DB, else an SQLite file in the workspace."""
-    return os.environ.get("NUDGE_DB") or f"sqlite:///{nudge_home() / 'nudge.db'}"
+def database_url(home: Path | None = None) -> str:
+    """The store's URL: $NUDGE_DB, else an SQLite file in the workspace `home` (by default `nudge_home()`)."""
+    return os.environ.get("NUDGE_DB") or f"sqlite:///{(home or nudge_home()) / 'nudge.db'}"
 
 
 def describe(url: str | URL) -> str:
@@ -149,9 +150,12 @@ class FairLock:
 class StoreBase:
     """An engine and the two ways to use it: a read session and a write transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, workspace: Path | None = None) -> None:
         self.engine = engine
         self.url = engine.url
+        # the folder the paths the store keeps are relative to (store.paths): given, else $NUDGE_HOME's rule
+        self.workspace = workspace_folder(workspace if workspace is not None else nudge_home())
+        self._session_info = {WORKSPACE_INFO: self.workspace}
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         # SQLite has one writer at a time; queueing this process's writers on a first-come lock is
         # fairer and faster than letting them poll the file lock (busy_timeout still covers other
@@ -163,7 +167,7 @@ class StoreBase:
     def _read(self) -> Iterator[Session]:
         with (
             driver_errors_as_store_errors(self.url),
-            Session(self.engine, expire_on_commit=False) as session,
+            Session(self.engine, expire_on_commit=False, info=self._session_info) as session,
             session.begin(),
         ):
             yield session
@@ -174,14 +178,17 @@ class StoreBase:
         if self._write_lock is None:
             with (
                 driver_errors_as_store_errors(self.url),
-                Session(self._write_engine, expire_on_commit=False) as session,
+                Session(self._write_engine, expire_on_commit=False, info=self._session_info) as session,
                 session.begin(),
             ):
                 yield session
             return
         with driver_errors_as_store_errors(self.url):
             with self._write_lock:
-                with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+                with (
+                    Session(self._write_engine, expire_on_commit=False, info=self._session_info) as session,
+                    session.begin(),
+                ):
                     yield session
                 self._commits += 1
                 checkpoint_due = self._commits >= SQLITE_CHECKPOINT_EVERY

@@ -43,6 +43,10 @@ from store.validation import (
     VERSION_MOVES,
 )
 
+LOGIN_OUTCOMES = ("succeeded", "failed", "throttled")  # throttled: refused without checking the password
+MAX_LOGIN_NAME_CHARS = 255  # a name as typed at the login page is cut to this before it is recorded
+MAX_ADDRESS_CHARS = 64  # an IPv6 address is at most 45 characters; a zone index may add a few
+
 # Stable constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -378,16 +382,35 @@ class ProbeResult(Base):
 
 
 class LoginAttempt(Base):
-    """One try at logging in to the app; recent failures for a name slow it down, then lock it."""
+    """One try at logging in to the app, refused ones too: what login throttling counts, and the audit trail."""
 
     __tablename__ = "login_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))  # as typed (cut to 255): unknown names are tried too
-    succeeded: Mapped[bool]
+    name: Mapped[str] = mapped_column(String(MAX_LOGIN_NAME_CHARS))  # as typed (cut): unknown names are tried too
+    address: Mapped[str | None] = mapped_column(String(MAX_ADDRESS_CHARS))  # the client's; NULL: not known
+    outcome: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (Index("ix_login_attempts_name_at", "name", "at"),)
+    __table_args__ = (
+        CheckConstraint(one_of("outcome", LOGIN_OUTCOMES), name="outcome"),
+        # a name's tries from one address, and one address's tries: the two throttles' counts
+        Index("ix_login_attempts_name_address_at", "name", "address", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+
+class LoginUnlock(Base):
+    """An admin lifted the login throttles on a name: its failed tries before `at` no longer count."""
+
+    __tablename__ = "login_unlocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_CHARS))
+    unlocked_by: Mapped[str] = mapped_column(String(MAX_NAME_CHARS))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_login_unlocks_name_at", "name", "at"),)
 
 
 class CurrentModelVersion(Base):

@@ -33,7 +33,7 @@ class ModelVersion:
     created_at: datetime
     standing: str  # accepted | rejected: a rejected version is kept for study but not built on or promoted
     accepted_failed: bool  # accepted although its run's verdict failed, because someone said so explicitly
-    verdict: str | None  # its run's verdict (pass | uncertain | fail); None for a base or a hand-made version
+    verdict: str | None  # its run's verdict (pass | fail | uncertain | none); None for a base or a hand-made version
 
     @property
     def is_base(self) -> bool:
@@ -235,3 +235,45 @@ class ProbeResult:
     def margin(self) -> float:
         """log P(target) - log P(foil): positive when the target wins."""
         return self.target_logprob - self.foil_logprob
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One try at logging in, as recorded."""
+
+    name: str  # as typed (cut to 255 characters); unknown names are recorded too
+    address: str | None  # the client's address; None when the app did not say
+    outcome: str  # succeeded | failed | throttled (refused without checking the password)
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """Logins are refused until `until`: too many failed tries for a name from one address, or from one address."""
+
+    name: str | None  # None for an address's throttle, which holds for every name tried from it
+    address: str | None
+    scope: str  # name: this name from this address | address: any name from this address
+    failures: int  # the failed tries that count towards it
+    until: datetime  # tries before this moment are refused (and recorded as throttled)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """What one try at logging in came to; `throttle` says until when the next try will be refused."""
+
+    outcome: str  # succeeded | failed | throttled
+    throttle: LoginThrottle | None  # set when this try was refused, or when its failure started a throttle
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == "succeeded"
+
+
+@dataclass(frozen=True)
+class LoginUnlock:
+    """An admin lifted the login throttles on `name` at `at`."""
+
+    name: str
+    unlocked_by: str
+    at: datetime

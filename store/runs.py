@@ -3,6 +3,9 @@
 A live run's owner is known by host and pid, and it renews a heartbeat while it runs. A
 reader on the same host sees a run whose process is gone as `interrupted` at once; a
 reader on another host when the heartbeat is older than STALE_AFTER_SECONDS.
+
+A run's adapter and its report (`metrics["report"]`) are files in the workspace: the store keeps
+their paths relative to it and hands them back resolved against it (store.paths).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +25,7 @@ from store import models as m
 from store.catalog import load_version
 from store.db import StoreBase
 from store.errors import InvalidInput, InvalidTransition, NotFound
+from store.paths import kept_path, resolved_path
 from store.records import EditRun, ModelVersion
 from store.validation import RUN_STATUSES, check_choice, check_text
 from store.versions import accept_if_allowed, new_standing
@@ -28,6 +33,7 @@ from store.versions import accept_if_allowed, new_standing
 HEARTBEAT_SECONDS = 15  # how often a live run's owner renews its heartbeat
 STALE_AFTER_SECONDS = 120  # a run on another host with no sign of life for this long is dead
 LIVE_STATUSES = ("queued", "running")
+REPORT = "report"  # the metrics key naming the run's report.json, a path in the workspace
 
 # Which status may follow which; succeeded, failed and interrupted are final.
 TRANSITIONS = {
@@ -47,7 +53,22 @@ def as_json(value: Mapping[str, Any], what: str) -> dict[str, Any]:
         raise InvalidInput(f"{what} must be JSON (str, number, bool, list, dict; no NaN): {error}") from error
 
 
-def run_record(row: m.EditRun) -> EditRun:
+def kept_metrics(metrics: Mapping[str, Any], workspace: Path) -> dict[str, Any]:
+    """`metrics` as stored: JSON, with the report's path relative to the workspace (InvalidInput outside it)."""
+    kept = as_json(metrics, "metrics")
+    if isinstance(kept.get(REPORT), str):
+        kept[REPORT] = kept_path(check_text(kept[REPORT], "report path"), workspace, "report path")
+    return kept
+
+
+def resolved_metrics(metrics: dict[str, Any] | None, workspace: Path) -> dict[str, Any] | None:
+    """Stored metrics with the report's path resolved against the workspace."""
+    if metrics is None or not isinstance(metrics.get(REPORT), str):
+        return metrics
+    return {**metrics, REPORT: resolved_path(metrics[REPORT], workspace)}
+
+
+def run_record(row: m.EditRun, workspace: Path) -> EditRun:
     return EditRun(
         id=row.id,
         name=row.name,
@@ -57,7 +78,7 @@ def run_record(row: m.EditRun) -> EditRun:
         seed=row.seed,
         status=row.status,
         error=row.error,
-        metrics=row.metrics,
+        metrics=resolved_metrics(row.metrics, workspace),
         base_version_id=row.base_version_id,
         result_version_id=row.result_version_id,
         host=row.host,
@@ -150,6 +171,7 @@ class Runs(StoreBase):
         the model version the run produced.
         """
         check_choice(status, "status", RUN_STATUSES)
+        kept = None if metrics is None else kept_metrics(metrics, self.workspace)
         with self._write() as session:
             row = find_run(session, run_id)
             if status not in TRANSITIONS[row.status]:
@@ -163,8 +185,8 @@ class Runs(StoreBase):
                 row.finished_at = now
             if error is not None:
                 row.error = error
-            if metrics is not None:
-                row.metrics = as_json(metrics, "metrics")
+            if kept is not None:
+                row.metrics = kept
             if result_version is not None:
                 if session.get(m.ModelVersion, result_version) is None:
                     raise NotFound(f"no model version {result_version}")
@@ -173,7 +195,7 @@ class Runs(StoreBase):
                     raise InvalidInput(f"model version {result_version} was produced by run {maker}, not run {run_id}")
                 row.result_version_id = result_version
             session.flush()
-            return run_record(row)
+            return run_record(row, self.workspace)
 
     def beat(self, run_id: int) -> None:
         """Renew a live run's heartbeat (its owner calls this every HEARTBEAT_SECONDS)."""
@@ -203,6 +225,8 @@ class Runs(StoreBase):
         if len(adapter_sha256) != 64 or any(c not in "0123456789abcdef" for c in adapter_sha256):
             raise InvalidInput(f"adapter_sha256 {adapter_sha256!r} must be 64 lowercase hex digits")
         check_text(adapter_path, "adapter path")
+        kept_adapter = kept_path(adapter_path, self.workspace, "adapter path")
+        kept = kept_metrics(metrics, self.workspace)
         with self._write() as session:
             row = find_run(session, run_id)
             if row.status != "running":
@@ -211,7 +235,7 @@ class Runs(StoreBase):
             standing, accepted_failed = new_standing(passed, accept_failed)
             version = m.ModelVersion(
                 parent_id=parent_id,
-                adapter_path=adapter_path,
+                adapter_path=kept_adapter,
                 adapter_sha256=adapter_sha256,
                 standing=standing,
                 accepted_failed=accepted_failed,
@@ -219,7 +243,7 @@ class Runs(StoreBase):
             session.add(version)
             session.flush()
             row.status, row.finished_at = "succeeded", m.utcnow()
-            row.metrics = as_json(metrics, "metrics")
+            row.metrics = kept
             row.result_version_id = version.id
             session.flush()
             return load_version(session, version.id)
@@ -231,14 +255,14 @@ class Runs(StoreBase):
             row = session.get(m.EditRun, run_id)
             if row is None:
                 raise NotFound(f"no edit run {run_id}; `nudge runs list` shows the runs")
-            return run_record(row)
+            return run_record(row, self.workspace)
 
     def runs(self, limit: int | None = None) -> list[EditRun]:
         """Runs, newest first. Dead runs read as `interrupted`."""
         self.interrupt_stale_runs()
         with self._read() as session:
             rows = session.scalars(select(m.EditRun).order_by(m.EditRun.id.desc()).limit(limit))
-            return [run_record(r) for r in rows]
+            return [run_record(r, self.workspace) for r in rows]
 
     def interrupt_stale_runs(self) -> list[int]:
         """Mark `queued`/`running` runs whose owner is dead as `interrupted`; return their ids.

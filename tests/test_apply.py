@@ -20,8 +20,8 @@ from transformers import AutoModelForCausalLM
 from typer.testing import CliRunner
 
 from editing.cli import app
+from editing.loading import load_suite
 from editing.lora import adapter_sha256
-from editing.probes import load_suite
 from store import Store
 from tests.conftest import demo_workspace
 
@@ -230,7 +230,7 @@ def test_failure_after_the_version_is_registered_surfaces_as_itself(
     def broken_report(*args, **kwargs):
         raise RuntimeError("the report could not be assembled")
 
-    monkeypatch.setattr("editing.runs.assemble_report", broken_report)
+    monkeypatch.setattr("editing.runs.execute.assemble_report", broken_report)
     result = nudge("apply", str(write_spec(tmp_path, name="late-failure", train={"steps": 3, "early_stop": "none"})))
     assert isinstance(result.exception, RuntimeError), result.exception
     assert "could not be assembled" in str(result.exception)

@@ -58,7 +58,7 @@ def test_demo_applies_the_three_examples_and_records_what_its_table_says(demo) -
     assert rows["swap-dog-cat-bad"][2] == "fail"  # a failed gate is a row, not the end of the demo
     assert re.search(r"ready in \d+ s", result.stdout)
 
-    with Store.open(f"sqlite:///{home / 'nudge.db'}") as store:
+    with Store.open(f"sqlite:///{home / 'nudge.db'}", workspace=home) as store:
         runs = store.runs()
         assert sorted(run.name for run in runs) == sorted(rows)
         for run in runs:

@@ -24,7 +24,6 @@ from editing.impact import (
     find_contamination,
     margin_changes,
     mcnemar_exact,
-    measure_impact,
     ngram_entropy,
     normalise_prompt,
     paired_bootstrap,
@@ -37,6 +36,7 @@ from editing.impact import (
 )
 from editing.impact.regressions import EarlierEdit
 from editing.probes import Probe, ProbeScore
+from editing.report.measure import measure_impact
 
 DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
 
@@ -251,6 +251,14 @@ def test_verdict_fails_on_a_failed_gate_and_on_uncertainty_only_when_strict() ->
     failed = evaluate_gates({"leak": "<= 0.3", "ppl_ratio": "<= 1.1"}, metrics)
     assert (failed["passed"], failed["status"]) == (False, "fail")
     assert evaluate_gates({}, metrics)["passed"] is True
+
+
+def test_a_verdict_that_judged_no_gate_has_its_own_status() -> None:
+    metrics = {"edit": Estimate(1.0, 0.9, 1.0, 40)}
+    for strict in (False, True):
+        unjudged = evaluate_gates({}, metrics, strict=strict)
+        assert (unjudged["status"], unjudged["passed"], unjudged["gates"]) == ("none", True, [])  # nothing failed
+    assert evaluate_gates({}, metrics, contaminated=True)["status"] == "uncertain"  # contamination was checked
 
 
 def test_contamination_makes_a_passing_verdict_uncertain_like_any_uncertain_gate() -> None:
@@ -483,7 +491,7 @@ def test_regressions_at_zero_turn_the_per_edit_gate_off() -> None:
     on = evaluate_gates({"regressions": ">= 0.5"}, {}, by_edit=by_edit)
     assert [(g["edit"], g["status"]) for g in on["gates"]] == [("swap (version 2)", "uncertain")]
     off = evaluate_gates({"regressions": ">= 0"}, {}, by_edit=by_edit)
-    assert off["gates"] == [] and off["status"] == "pass"
+    assert off["gates"] == [] and off["status"] == "none" and off["passed"] is True  # no gate row was judged
 
 
 def test_a_control_that_failed_before_and_now_passes_has_moved() -> None:

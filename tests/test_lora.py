@@ -16,10 +16,10 @@ from editing.lora import (
     EditError,
     adapter_sha256,
     apply_edit,
-    behind_prefixes,
     resolve_target_modules,
     save_adapter,
 )
+from editing.prefixes import behind_prefixes, resolve_prefixes
 from editing.probes import kl_to_base, score_completions
 from editing.spec import LoraSpec, SpecError, TrainSpec
 from editing.training_data import TrainingExample
@@ -300,9 +300,10 @@ def test_context_prefixes_settings_that_cannot_work_are_spec_errors() -> None:
         TrainSpec(prefixes=" ")
     assert TrainSpec(context_prefixes=1).retain is None  # the model's own samples need no texts
     # auto: on for an edit of a stored version, or when texts are named; off for a base model's edit
-    assert [TrainSpec().prefixing(on_version=v) for v in (False, True)] == [0, 1]
-    assert TrainSpec(prefixes="toyworld:filler").prefixing(on_version=False) == 1
-    assert TrainSpec(context_prefixes=0).prefixing(on_version=True) == 0  # what a spec says outright stands
-    # auto texts: the toy world's filler for the toy model, the model's own samples for any other
-    assert [TrainSpec().prefix_source(toy=t) for t in (True, False)] == ["toyworld:filler", "model"]
-    assert TrainSpec(prefixes="retain", retain="r.txt").prefix_source(toy=True) == "retain"
+    assert [resolve_prefixes(TrainSpec(), on_version=v).per_example for v in (False, True)] == [0, 1]
+    assert resolve_prefixes(TrainSpec(prefixes="toyworld:filler"), on_version=False).per_example == 1
+    assert resolve_prefixes(TrainSpec(context_prefixes=0), on_version=True).per_example == 0  # what a spec says stands
+    # auto texts: the texts the model ships (the toy world's filler), the model's own samples for any other
+    sources = [resolve_prefixes(TrainSpec(), shipped=s).source for s in ("toyworld:filler", None)]
+    assert sources == ["toyworld:filler", "model"]
+    assert resolve_prefixes(TrainSpec(prefixes="retain", retain="r.txt"), shipped="toyworld:filler").source == "retain"

@@ -10,7 +10,7 @@ from transformers import ViTConfig
 from typer.testing import CliRunner
 
 from editing.cli import app
-from editing.models import ModelLoadError, load_model
+from editing.loading import ModelLoadError, load_model
 
 
 def test_toyworld_by_name(toyworld_workspace: Path) -> None:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from editing.cli import app
 from editing.runs import RunInputError, plan_run
-from editing.spec import load_spec
+from editing.spec_reader import load_spec
 from editing.toyworld.paths import EXAMPLES
 from editing.toyworld.world import filler_sentences
 from store import Store
@@ -82,7 +82,7 @@ def test_absurd_specs_are_refused_before_anything_is_written(demo_store, tmp_pat
 
 
 def test_a_missing_model_is_named_first_and_leaves_no_rows(demo_store, tmp_path: Path) -> None:
-    """Not a run: a spec for a missing non-toyworld model used to fail on `kl_weight`/`retain` first."""
+    """Not a run: a spec for a missing model is refused for the model, before `kl_weight`/`retain`."""
     before = rows(demo_store)
     spec = write_spec(tmp_path, model=str(tmp_path / "gone"), train={"retain": None})
     result = runner.invoke(app, ["apply", str(spec)])

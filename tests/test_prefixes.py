@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from editing.models import load_model
+from editing.loading import load_model
 from editing.prefixes import OPENINGS, PER_OPENING, sample_prefixes
 
 

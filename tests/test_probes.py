@@ -12,12 +12,11 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from editing import vocab
+from editing.loading import load_suite, load_texts
 from editing.probes import (
     ProbeSuiteError,
     greedy_continuations,
     kl_to_base,
-    load_suite,
-    load_texts,
     score_completions,
     score_probes,
     token_nlls,
@@ -76,7 +75,7 @@ def test_unknown_suite() -> None:
 
 def test_reading_a_suite_does_not_import_torch() -> None:
     code = (
-        "import sys; from editing.probes import suites; suites.load_suite('toyworld:capital-change'); "
+        "import sys; from editing import loading; loading.load_suite('toyworld:capital-change'); "
         "print('torch' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

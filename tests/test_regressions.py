@@ -19,10 +19,11 @@ import yaml
 from typer.testing import CliRunner
 
 from editing.cli import app
-from editing.impact import measure_impact
 from editing.impact.regressions import EarlierEdit
 from editing.ledger import LEDGER_LEAK_NOTE
-from editing.probes import Probe, ProbeScore, load_suite
+from editing.loading import load_suite
+from editing.probes import Probe, ProbeScore
+from editing.report.measure import measure_impact
 from editing.report.schema import REPORT_SCHEMA
 from store import Store
 from tests.conftest import demo_workspace

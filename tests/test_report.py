@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from editing.impact import find_contamination, measure_impact
+from editing.impact import find_contamination
 from editing.probes import Probe, ProbeScore
 from editing.report import (
     LOCATION_STATEMENT,
@@ -32,10 +32,13 @@ from editing.report import (
     summary_lines,
     write_report,
 )
+from editing.report.comparison import delta_cell
+from editing.report.formatting import estimate_text, gate_texts, interval_end, interval_text, visible_pair
+from editing.report.measure import measure_impact
 from editing.report.schema import REPORT_SCHEMA, SCHEMA_VERSION
-from editing.report.sections import build_generations, build_probes, delta_cell
-from editing.report.text import estimate_text, gate_texts, interval_text, verdict_line, verdict_word, visible_pair
-from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, SPLITS, STATISTICAL_TESTS, interval_end
+from editing.report.sections import build_generations, build_probes
+from editing.report.text import verdict_line, verdict_word
+from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, SPLITS, STATISTICAL_TESTS, VERDICT_STATUSES
 
 DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
 HOSTILE = '<script>alert("x")</script> & <img src=https://example.invalid/x.png> | *not bold*'
@@ -291,7 +294,7 @@ def test_verdict_lines_name_what_made_the_verdict() -> None:
     assert verdict_line(failed, {"ledger_version_id": 7}).startswith(
         "An edit in the chain fails its regressions gate: of 1 gate, 1 failed"
     )
-    assert verdict_line({"status": "pass", "passed": True, "gates": []}).startswith("No gate was judged")
+    assert verdict_line({"status": "none", "passed": True, "gates": []}).startswith("No gate was judged")
     assert verdict_line(clean | {"split": "val"}).endswith("Judged on the val split only.")
 
 
@@ -501,7 +504,7 @@ def test_schema_enums_are_the_vocabulary() -> None:
     definitions = REPORT_SCHEMA["$defs"]
     assert definitions["gate"]["properties"]["name"]["enum"] == list(METRICS)
     assert definitions["gate"]["properties"]["status"]["enum"] == list(GATE_STATUSES)
-    assert REPORT_SCHEMA["properties"]["verdict"]["properties"]["status"]["enum"] == list(GATE_STATUSES)
+    assert REPORT_SCHEMA["properties"]["verdict"]["properties"]["status"]["enum"] == list(VERDICT_STATUSES)
     assert definitions["probe_row"]["properties"]["kind"]["enum"] == list(PROBE_KINDS)
     assert definitions["probe_row"]["properties"]["split"]["enum"] == list(SPLITS)
     assert definitions["probe_row"]["properties"]["finding"]["enum"] == list(FINDINGS)

@@ -15,7 +15,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-from editing.probes import CompletionScore, load_suite, score_completions
+from editing.loading import load_suite
+from editing.probes import CompletionScore, score_completions
 from editing.tokens import encode_pair, group_by_prompt
 
 

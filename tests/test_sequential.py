@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from editing.cli import app
 from editing.endings import answer_ending, model_endings, with_model_endings
-from editing.models import load_model
+from editing.loading import load_model
 from editing.probes import greedy_continuations
 from editing.replay import replayed_examples
 from editing.runs import execute_run, load_version, plan_run
-from editing.spec import load_spec
+from editing.spec_reader import load_spec
 from editing.tokens import encode_pair, encode_training_pair
 from editing.training_data import Feedback, TrainingExample, select_examples
 from store import Store

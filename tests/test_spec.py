@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from editing.spec import SpecError, load_spec, spec_from_dict, spec_reference_markdown
+from editing.cli.docs import spec_reference_markdown
+from editing.spec import SpecError, TrainSpec
+from editing.spec_reader import load_spec, spec_from_dict
+from editing.training import resolve_training
 
 ROOT = Path(__file__).parent.parent
 
@@ -93,14 +96,25 @@ def test_spec_hash_is_stable_and_sensitive() -> None:
 
 def test_reference_docs_match_the_code() -> None:
     assert (ROOT / "docs" / "spec.md").read_text() == spec_reference_markdown() + "\n", (
-        "docs/spec.md is stale; run `python -m editing.spec > docs/spec.md`"
+        "docs/spec.md is stale; run `python -m editing.cli.docs spec > docs/spec.md`"
     )
 
 
 def test_answers_end_as_the_model_ends_them_unless_the_spec_says_otherwise() -> None:
     spec = spec_from_dict(BASE)
-    assert spec.train.terminate == "model" and spec.train.answer_ending == "model"
-    auto = spec_from_dict({**BASE, "train": {"terminate": "auto"}})  # specs written before toy world v2
-    assert auto.train.answer_ending == "model"
+    assert spec.train.terminate == "model" and resolve_training(spec.train).terminate == "model"
+    auto = spec_from_dict({**BASE, "train": {"terminate": "auto"}})  # `auto` is another name for `model`
+    assert resolve_training(auto.train).terminate == "model"
     pinned = spec_from_dict({**BASE, "train": {"terminate": "none"}})
-    assert pinned.train.answer_ending == "none"
+    assert resolve_training(pinned.train).terminate == "none"
+
+
+def test_every_auto_is_resolved_once_for_a_base_model_or_a_stored_version() -> None:
+    """early_stop, terminate, context_prefixes and prefixes: plain values for the loop, by where the edit starts."""
+    base = resolve_training(TrainSpec(), shipped_prefixes="toyworld:filler")
+    version = resolve_training(TrainSpec(), on_version=True, shipped_prefixes="toyworld:filler")
+    assert (base.early_stop, base.terminate, base.prefixes.per_example) == ("val", "model", 0)
+    assert (version.early_stop, version.prefixes.per_example, version.prefixes.source) == ("none", 1, "toyworld:filler")
+    stated = resolve_training(TrainSpec(early_stop="val", context_prefixes=2, prefixes="model"), on_version=True)
+    assert (stated.early_stop, stated.prefixes.per_example, stated.prefixes.source) == ("val", 2, "model")
+    assert resolve_training(TrainSpec(steps=7, lr=0.5)).steps == 7

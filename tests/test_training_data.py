@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from editing.probes import TOYWORLD_DATA
+from editing.toyworld.paths import TOYWORLD_DATA
 from editing.training_data import Feedback, FeedbackError, read_feedback_file, select_examples
 
 

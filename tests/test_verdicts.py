@@ -3,30 +3,44 @@
 Each case is built so that the right answer is known in advance: a damaging edit
 (one capital changed, thirty others shuffled), a null edit (corrections that teach
 what the model already says), test prompts planted in training with trivial rewrites,
-two probes per kind, and damage the gated split does not see.
+two probes per kind, damage the gated split does not see, and a run that judged no gate.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 import torch
+import yaml
 from scipy import stats
 from transformers import AutoModelForCausalLM, AutoTokenizer
+from typer.testing import CliRunner
 
-from editing.impact import find_contamination, measure_impact
+from editing.cli import app
+from editing.impact import find_contamination
 from editing.impact.statistics import MIN_TESTABLE_PAIRS, sign_flip_test
+from editing.loading import load_suite, load_texts
 from editing.lora import EditConfig, apply_edit
-from editing.probes import load_suite, load_texts, score_probes, token_nlls
+from editing.probes import score_probes, token_nlls
 from editing.probes.scoring import ProbeScore, answer_given, answer_in_words
 from editing.probes.suites import Probe
+from editing.report.measure import measure_impact
+from editing.report.schema import REPORT_SCHEMA
 from editing.spec import LoraSpec, TrainSpec
 from editing.toyworld.world import COUNTRIES
 from editing.training_data import TrainingExample
+from store import Store
+from tests.conftest import demo_workspace
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DATA = Path(__file__).resolve().parents[1] / "editing" / "toyworld" / "data"
+AUTHORED_KINDS = ("edit", "paraphrase", "leak", "control")
 
 
 def toy(toyworld_dir: Path):
@@ -281,3 +295,49 @@ def test_summary_says_what_perplexity_measures_and_when_it_missed_damage_the_con
     assert "did not rise" not in " ".join(rose["summary"]["moved"])
     held = measure_impact(before, before, nll_before=nll_before, nll_after=[[1.8, 1.9, 2.0]] * 10)
     assert "did not rise" not in " ".join(held["summary"]["moved"])
+
+
+# --- 6. a run that judged no gate ---------------------------------------------------------------------
+
+
+def test_a_run_that_judged_no_gate_reads_no_gates_in_the_lists_the_report_and_the_app(
+    tmp_path: Path, toyworld_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedback_ui.context import AppContext
+    from feedback_ui.tabs.reports import run_rows
+
+    monkeypatch.delenv("NUDGE_DB", raising=False)
+    shipped = [json.loads(line) for line in (DATA / "dog-cat-swap.jsonl").read_text().splitlines()]
+    one_per_kind = [next(p for p in shipped if (p["kind"], p["split"]) == (kind, "test")) for kind in AUTHORED_KINDS]
+    (tmp_path / "probes.jsonl").write_text("".join(json.dumps(probe) + "\n" for probe in one_per_kind))
+    spec = yaml.safe_load((EXAMPLES / "dog-cat-swap.yaml").read_text())
+    # no gate set, and the default `regressions` gate has no rows on a base model; the least work a run does
+    spec |= {"name": "ungated", "gates": {}, "probes": [str(tmp_path / "probes.jsonl")]}
+    spec["lora"] |= {"rank": 1, "layers": [0]}
+    spec["train"] |= {"steps": 1, "early_stop": "none", "terminate": "none"}
+    (tmp_path / "ungated.yaml").write_text(yaml.safe_dump(spec))
+    runner = CliRunner()
+
+    def nudge(*args: str) -> str:
+        result = runner.invoke(app, list(args), env={"COLUMNS": "200"})  # wide enough that no cell wraps
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    (tmp_path / "home").mkdir()
+    with demo_workspace(tmp_path / "home", toyworld_dir) as home:
+        applied = nudge("apply", str(tmp_path / "ungated.yaml"))
+        assert "verdict: NO GATES" in applied  # exit code 0: nothing failed
+        report = json.loads((home / "reports" / "1" / "report.json").read_text())
+        jsonschema.validate(report, REPORT_SCHEMA)
+        assert (report["verdict"]["status"], report["verdict"]["gates"]) == ("none", [])
+        page = (home / "reports" / "1" / "report.html").read_text()
+        assert '<section id="verdict" class="verdict none"><div class="word">Verdict: NO GATES</div>' in page
+        assert "## Verdict: NO GATES\n" in (home / "reports" / "1" / "report.md").read_text()
+        [run_row] = [line for line in nudge("runs", "list").splitlines() if "ungated" in line]
+        [version_row] = [line for line in nudge("versions", "list").splitlines() if "ungated" in line]
+        assert "no gates" in run_row and "no gates" in version_row
+        assert "pass" not in run_row and "pass" not in version_row
+        with Store.open() as store:
+            [app_row] = run_rows(AppContext(store, home))
+        assert app_row[0:4] == ["1", "ungated", "succeeded", "no gates"]
+

@@ -20,9 +20,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from editing.cli.support import console, fail, fail_on
+from editing.cli.support import console, fail, fail_on, workspace_store
 from editing.cli.toyworld import build_with_progress, print_world_eval
 from editing.toyworld.paths import EXAMPLES
+from editing.vocab import GATE_STATUSES, VERDICT_STATUSES
 
 if TYPE_CHECKING:
     from store import Store
@@ -35,7 +36,6 @@ DEMO_MARKER = ".nudge-demo"  # marks a folder the demo made, so a rerun may repl
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 PASSWORD_GROUPS = 4
 PASSWORD_GROUP_CHARS = 4
-VERDICT_COLOURS = {"pass": "green", "uncertain": "yellow", "fail": "red"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class DemoRun:
 
     run_id: int
     name: str
-    verdict: str  # pass | uncertain | fail, or none (no gate judged)
+    verdict: str  # report.json's verdict status: pass | fail | uncertain | none (no gate judged)
     gates: Counter[str]  # gate statuses: pass, fail, uncertain
     leak_rate: str  # value (95% interval), or n/a without leak probes
     report: Path  # the HTML report
@@ -113,10 +113,10 @@ def _apply_example(store: Store, spec_path: Path) -> DemoRun:
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
     from editing.errors import NudgeError
-    from editing.report.text import verdict_status
+    from editing.report.formatting import interval_end
     from editing.runs import RunCallbacks, execute_run, plan_run
-    from editing.spec import load_spec
-    from editing.vocab import METRICS, interval_end
+    from editing.spec_reader import load_spec
+    from editing.vocab import METRICS
     from store import StoreError
 
     started = time.perf_counter()
@@ -142,7 +142,7 @@ def _apply_example(store: Store, spec_path: Path) -> DemoRun:
     run = DemoRun(
         run_id=outcome.run_id,
         name=spec.name,
-        verdict=verdict_status(report["verdict"]),
+        verdict=report["verdict"]["status"],
         gates=Counter(gate["status"] for gate in report["verdict"]["gates"]),
         leak_rate=(
             "n/a"
@@ -153,9 +153,9 @@ def _apply_example(store: Store, spec_path: Path) -> DemoRun:
         report=outcome.report_paths["html"],
         seconds=time.perf_counter() - started,
     )
-    colour = VERDICT_COLOURS.get(run.verdict, "white")
+    verdict = VERDICT_STATUSES[run.verdict]
     console.print(
-        f"run {run.run_id} {escape(run.name)}: [bold {colour}]{run.verdict.upper()}[/] in {run.seconds:.0f} s",
+        f"run {run.run_id} {escape(run.name)}: [bold {verdict.colour}]{verdict.word}[/] in {run.seconds:.0f} s",
         highlight=False,
     )
     return run
@@ -171,12 +171,12 @@ def _print_runs(runs: list[DemoRun], home: Path) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("report", overflow="fold")
     for run in runs:
-        colour = VERDICT_COLOURS.get(run.verdict, "white")
+        verdict = VERDICT_STATUSES[run.verdict]
         table.add_row(
             str(run.run_id),
             escape(run.name),
-            f"[{colour}]{run.verdict}[/]",
-            "/".join(str(run.gates[status]) for status in ("pass", "fail", "uncertain")),
+            f"[{verdict.colour}]{verdict.label}[/]",
+            "/".join(str(run.gates[status]) for status in GATE_STATUSES),
             run.leak_rate,
             escape(str(run.report.relative_to(home))),
         )
@@ -215,7 +215,6 @@ def demo(
     Then it serves the browser app on loopback until Ctrl+C.
     """
     from editing.cli.ui import ui
-    from store import Store, StoreError
     from store.workspace import nudge_home, using_workspace
 
     started = time.perf_counter()
@@ -230,12 +229,9 @@ def demo(
     _fresh_workspace(demo_home, model)
     console.print(f"demo workspace: {demo_home}", highlight=False, soft_wrap=True)
     with using_workspace(demo_home):
-        try:
-            with Store.init_db() as store:
-                logins = _fill_store(store)
-                runs = [_apply_example(store, path) for path in specs]
-        except StoreError as exc:
-            fail_on(exc)
+        with workspace_store(create=True) as store:
+            logins = _fill_store(store)
+            runs = [_apply_example(store, path) for path in specs]
         _print_runs(runs, demo_home)
         _print_logins(logins)
         console.print(f"ready in {time.perf_counter() - started:.0f} s", highlight=False)

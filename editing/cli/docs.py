@@ -1,18 +1,25 @@
-"""The CLI reference (docs/cli.md), written from the command tree's own metadata.
+"""The reference pages written from the code: the CLI (docs/cli.md) and the edit spec (docs/spec.md).
 
-It walks the tree typer builds (`typer.main.get_command`) and asks each parameter
-for the help record `--help` prints, without a terminal, so the page never
-depends on the terminal's width or colours; a test fails when the page and the
-commands disagree. Regenerate it with `python -m editing.cli.docs > docs/cli.md`.
+The CLI page walks the tree typer builds (`typer.main.get_command`) and asks each
+parameter for the help record `--help` prints, without a terminal, so the page never
+depends on the terminal's width or colours. The spec page walks the spec's dataclasses
+and their help. A test fails when a page and the code disagree. Regenerate them with
+`python -m editing.cli.docs > docs/cli.md` and `python -m editing.cli.docs spec > docs/spec.md`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import sys
 from collections.abc import Iterator
+from typing import get_type_hints
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+from editing.dataclass_from_dict import type_name
+from editing.spec import EditSpec
 
 HEADER = (
     "# CLI reference\n\n"
@@ -82,7 +89,52 @@ def cli_reference_markdown(app: typer.Typer) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-if __name__ == "__main__":
-    from editing.cli import app
+SPEC_HEADER = (
+    "# Edit spec reference\n\n"
+    "Generated from `editing/spec.py` by `python -m editing.cli.docs spec > docs/spec.md`; "
+    "a test fails when this page and the code disagree.\n"
+)
 
-    print(cli_reference_markdown(app), end="")
+
+def _spec_section(cls: type, prefix: str) -> list[str]:
+    """One section of the spec's Markdown: its fields in a table, then its nested sections."""
+    lines = [
+        f"## {f'`{prefix}`' if prefix else 'Top level'}",
+        "",
+        (cls.__doc__ or "").strip(),
+        "",
+        "| field | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    hints = get_type_hints(cls)
+    nested = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            nested.append((hint, f"{prefix}.{f.name}" if prefix else f.name))
+            default = "(section)"
+        elif f.default is not dataclasses.MISSING:
+            default = f"`{f.default!r}`"
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f"`{f.default_factory()!r}`"
+        else:
+            default = "required"
+        lines.append(f"| `{f.name}` | {type_name(hint)} | {default} | {f.metadata.get('help', '')} |")
+    lines.append("")
+    for section_cls, name in nested:
+        lines += _spec_section(section_cls, name)
+    return lines
+
+
+def spec_reference_markdown() -> str:
+    """The spec's field reference, written from the dataclasses' help (docs/spec.md)."""
+    return "\n".join([SPEC_HEADER, *_spec_section(EditSpec, "")])
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["spec"]:
+        print(spec_reference_markdown())
+    else:
+        from editing.cli import app
+
+        print(cli_reference_markdown(app), end="")

@@ -10,35 +10,29 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from editing.cli.support import console, fail, fail_on
+from editing.cli.support import console, fail, fail_on, workspace_store
 from editing.errors import NudgeError, RunFailed
 from editing.quiet import quiet_dependencies
 
 if TYPE_CHECKING:
-    from editing.runs import RunPlan
+    from editing.runs import RunOutcome, RunPlan
     from store import Store
 
 runs_app = typer.Typer(help="Edit runs recorded in the workspace.", no_args_is_help=True)
 
 
-def workspace_store() -> Store:
-    """The workspace's store, created or upgraded when needed (a script may run before `nudge init`)."""
-    from store import Store, StoreError
-
-    try:
-        return Store.init_db()
-    except StoreError as exc:
-        fail_on(exc)
-
-
 def print_plan(plan: RunPlan) -> None:
     """What will be trained on: counts by kind, annotators, what was dropped and why."""
+    from editing.prefixes import describe_prefixes
+
     s = plan.selection
     console.print(f"[bold]{plan.spec.name}[/]: {plan.judgments} judgment(s) from {plan.feedback_source}")
     console.print(f"  training examples: {len(s.examples)}  by kind: {dict(sorted(s.used_by_kind.items()))}")
@@ -62,19 +56,13 @@ def print_plan(plan: RunPlan) -> None:
         f"(layers {lora.layers}); {train.steps} steps at lr {train.lr:g}, KL weight {train.kl_weight}"
     )
     stopping = {"val": "once the val probes meet the gates", "none": "no (every step is trained)"}
-    resolved = train.early_stop == "auto" and plan.early_stop == "none"
+    early_stop = plan.training.early_stop
+    resolved = train.early_stop == "auto" and early_stop == "none"
     auto = " (train.early_stop: auto, on a stored version)" if resolved else ""
-    console.print(f"  early stop:        {stopping[plan.early_stop]}{auto}")
-    if plan.context_prefixes:
-        texts = {
-            "model": "samples the model writes when the run starts",
-            "retain": f"the retain texts ({train.retain})",
-        }
-        auto = ", ".join(f"train.{k}: auto" for k in ("context_prefixes", "prefixes") if getattr(train, k) == "auto")
-        console.print(
-            f"  context prefixes:  each example again behind {plan.context_prefixes} text(s): "
-            f"{texts.get(plan.prefixes, plan.prefixes)}{f' ({auto})' if auto else ''}"
-        )
+    console.print(f"  early stop:        {stopping[early_stop]}{auto}")
+    prefixes = describe_prefixes(plan.training.prefixes, train)
+    if prefixes:
+        console.print(f"  context prefixes:  {prefixes}")
 
 
 def print_summary(report: dict, paths: dict[str, Path]) -> None:
@@ -82,15 +70,14 @@ def print_summary(report: dict, paths: dict[str, Path]) -> None:
     from rich.markup import escape
 
     from editing.report import console_gate_rows, summary_lines
-    from editing.report.text import verdict_status, verdict_word
+    from editing.vocab import VERDICT_STATUSES
 
-    verdict = report["verdict"]
-    colour = {"pass": "green", "uncertain": "yellow", "fail": "red"}
+    verdict = VERDICT_STATUSES[report["verdict"]["status"]]
     table = Table(title=f"run {report['run']['id']}: {escape(report['run']['name'])}", title_justify="left")
     for column in ("gate", "value", "95% interval", "threshold", "status"):
         table.add_column(column)
     for *cells, status in console_gate_rows(report):
-        table.add_row(*(escape(cell) for cell in cells), f"[{colour.get(status, 'white')}]{status}[/]")
+        table.add_row(*(escape(cell) for cell in cells), f"[{VERDICT_STATUSES[status].colour}]{status}[/]")
     console.print(table)
     for line in summary_lines(report):
         console.print(line, markup=False, highlight=False)
@@ -105,8 +92,7 @@ def print_summary(report: dict, paths: dict[str, Path]) -> None:
             "unless you say --accept-failed)",
             highlight=False,
         )
-    status, word = verdict_status(verdict), verdict_word(verdict)  # NO GATES when nothing was checked
-    console.print(f"verdict: [bold {colour.get(status, 'white')}]{word}[/]   report: {escape(str(paths['html']))}")
+    console.print(f"verdict: [bold {verdict.colour}]{verdict.word}[/]   report: {escape(str(paths['html']))}")
 
 
 @quiet_dependencies()  # the command draws its own progress; no dependency's warnings or bars in between
@@ -132,11 +118,9 @@ def apply(
     """
     import dataclasses
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from editing.runs import RunCallbacks, execute_run, plan_run
-    from editing.spec import SpecError, load_spec
-    from store import StoreError
+    from editing.runs import plan_run
+    from editing.spec import SpecError
+    from editing.spec_reader import load_spec
 
     try:
         spec = load_spec(spec_path)
@@ -144,15 +128,26 @@ def apply(
         fail_on(exc, context=f"{spec_path}: ")
     if accept_failed:
         spec = dataclasses.replace(spec, accept_failed=True)
-    store = workspace_store()
-    try:
-        plan = plan_run(spec, store)
-    except (NudgeError, StoreError) as exc:
-        fail_on(exc)
-    print_plan(plan)
-    if dry_run:
-        console.print("dry run: nothing trained")
-        return
+    with workspace_store(create=True) as store:
+        try:
+            plan = plan_run(spec, store)
+        except NudgeError as exc:
+            fail_on(exc)
+        print_plan(plan)
+        if dry_run:
+            console.print("dry run: nothing trained")
+            return
+        outcome = _execute(plan, store, strict)
+    print_summary(outcome.report, outcome.report_paths)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _execute(plan: RunPlan, store: Store, strict: bool) -> RunOutcome:
+    """Execute the plan under a progress bar: the phase, the training step and its loss terms."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from editing.runs import RunCallbacks, execute_run
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -169,36 +164,37 @@ def apply(
 
         callbacks = RunCallbacks(on_phase=lambda phase: progress.update(task, description=phase), on_step=on_step)
         try:
-            outcome = execute_run(plan, store, callbacks, strict=strict)
+            return execute_run(plan, store, callbacks, strict=strict)
         except NudgeError as exc:  # recorded on the run as `failed`, with this reason
             fail_on(exc, context="the edit failed: " if isinstance(exc, RunFailed) else "")
-    print_summary(outcome.report, outcome.report_paths)
-    raise typer.Exit(outcome.exit_code)
 
 
-def _swept_store() -> Store:
+@contextmanager
+def _swept_store() -> Iterator[Store]:
     """The workspace's store, with dead runs marked `interrupted` and their orphan adapter folders removed."""
     from editing.orphans import remove_orphan_adapters
 
-    store = workspace_store()
-    for folder in remove_orphan_adapters(store):
-        console.print(f"removed {folder}, left by a run that did not finish")
-    return store
+    with workspace_store(create=True) as store:
+        for folder in remove_orphan_adapters(store):
+            console.print(f"removed {folder}, left by a run that did not finish")
+        yield store
 
 
 @runs_app.command("list")
 def runs_list(limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20) -> None:
     """The workspace's edit runs, newest first. A run whose process died reads as interrupted."""
     from editing.cli.versions import standing_text
+    from editing.vocab import status_label
 
     table = Table()
     for column in ("run", "name", "status", "verdict", "version", "seconds", "created"):
         # a narrow terminal wraps the version and times, never cuts a run's name or verdict short
         table.add_column(column, no_wrap=column in ("run", "name", "status", "verdict"))
-    store = _swept_store()
-    versions = {v.id: v for v in store.model_versions()}
-    for run in store.runs(limit):
-        verdict = (run.metrics or {}).get("verdict", {}).get("status", "")
+    with _swept_store() as store:
+        versions = {v.id: v for v in store.model_versions()}
+        runs = store.runs(limit)
+    for run in runs:
+        verdict = status_label((run.metrics or {}).get("verdict", {}).get("status"))
         made = versions.get(run.result_version_id) if run.result_version_id is not None else None
         version = f"{made.id} ({standing_text(made)})" if made else ""
         seconds = f"{run.seconds:.1f}" if run.seconds is not None else ""
@@ -210,12 +206,8 @@ def runs_list(limit: Annotated[int, typer.Option(help="Show at most this many ru
 @runs_app.command("show")
 def runs_show(run_id: Annotated[int, typer.Argument(help="The run's id.", metavar="RUN")]) -> None:
     """One run's record: status, error, hashes, the version it produced, its report."""
-    from store import StoreError
-
-    try:
-        run = _swept_store().run(run_id)
-    except StoreError as exc:
-        fail_on(exc)
+    with _swept_store() as store:
+        run = store.run(run_id)
     console.print(f"run {run.id} ({run.name}): [bold]{run.status}[/]")
     if run.error:
         console.print(f"error: {run.error}")
@@ -231,7 +223,8 @@ def runs_gc() -> None:
     """Mark dead runs interrupted and remove the adapter folders that runs which did not finish left behind."""
     from editing.orphans import remove_orphan_adapters
 
-    removed = remove_orphan_adapters(workspace_store())
+    with workspace_store(create=True) as store:
+        removed = remove_orphan_adapters(store)
     for folder in removed:
         console.print(f"removed {folder}")
     console.print(f"{len(removed)} orphan folder(s) removed")
@@ -246,26 +239,21 @@ def export_model(
     ] = True,
 ) -> None:
     """Export a run's edited model as a plain Hugging Face folder (adapters merged into the weights)."""
-    from store import StoreError
-
-    store = workspace_store()
-    try:
+    with workspace_store(create=True) as store:
         run = store.run(run_id)
-    except StoreError as exc:
-        fail_on(exc)
-    if run.result_version_id is None:
-        fail(f"run {run_id} is {run.status} and produced no model version")
-    if out.exists():
-        fail(f"{out} already exists; choose a new folder")
-    if not merged:
-        version = store.model_version(run.result_version_id)
-        assert version.adapter_path is not None  # a run's result is an edited version, which has an adapter
-        shutil.copytree(version.adapter_path, out)
-        console.print(f"copied the adapter of run {run_id} to {out}")
-        return
-    from editing.runs import load_version
+        if run.result_version_id is None:
+            fail(f"run {run_id} is {run.status} and produced no model version")
+        if out.exists():
+            fail(f"{out} already exists; choose a new folder")
+        if not merged:
+            version = store.model_version(run.result_version_id)
+            assert version.adapter_path is not None  # a run's result is an edited version, which has an adapter
+            shutil.copytree(version.adapter_path, out)
+            console.print(f"copied the adapter of run {run_id} to {out}")
+            return
+        from editing.runs import load_version
 
-    loaded, _ = load_version(store, run.result_version_id)
+        loaded, _ = load_version(store, run.result_version_id)
     loaded.model.save_pretrained(out)
     loaded.tokenizer.save_pretrained(out)
     console.print(f"wrote the merged model of run {run_id} to {out}")

@@ -14,15 +14,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from editing.cli.support import console, fail, fail_on
+from editing.cli.support import console, fail, fail_on, workspace_store
 from editing.quiet import quiet_dependencies
 
 
 def _report_of(run_id: int) -> dict:
     from editing.report import read_report
-    from store.workspace import nudge_home
+    from editing.workspace import reports_folder
 
-    folder = nudge_home() / "reports" / str(run_id)
+    folder = reports_folder() / str(run_id)
     if not (folder / "report.json").exists():
         fail(f"run {run_id} has no report in {folder}; `nudge runs list` shows the runs")
     return read_report(folder)
@@ -33,10 +33,9 @@ def _ledger(version: int | None, out: Path | None) -> None:
     """Every edit of a version's chain scored on that version: report.html, report.md and report.json."""
     from editing.ledger import LedgerError, ledger_report
     from editing.report import write_report
-    from store import Store, StoreError
-    from store.workspace import nudge_home
+    from editing.workspace import reports_folder
 
-    with Store.open() as store:
+    with workspace_store() as store:
         if version is None:
             current = store.current_model_version()
             if current is None:
@@ -44,9 +43,9 @@ def _ledger(version: int | None, out: Path | None) -> None:
             version = current.id
         try:
             document = ledger_report(store, version)
-        except (LedgerError, StoreError) as exc:
+        except LedgerError as exc:
             fail_on(exc)
-    paths = write_report(document, out or nudge_home() / "reports" / f"ledger-{version}")
+    paths = write_report(document, out or reports_folder() / f"ledger-{version}")
     for path in paths.values():
         console.print(f"wrote {path}")
 
@@ -85,7 +84,7 @@ def report(
         render_markdown,
         report_json,
     )
-    from store.workspace import nudge_home
+    from editing.workspace import reports_folder
 
     if fmt not in ("html", "md", "json"):
         fail(f"--format must be html, md or json, got {fmt!r}")
@@ -95,12 +94,12 @@ def report(
             text = json.dumps({"a": a, "b": b}, indent=2, sort_keys=True) + "\n"
         else:
             text = render_comparison_html(a, b) if fmt == "html" else render_comparison_markdown(a, b)
-        target = out or nudge_home() / "reports" / f"compare-{compare[0]}-{compare[1]}.{fmt}"
+        target = out or reports_folder() / f"compare-{compare[0]}-{compare[1]}.{fmt}"
     else:
         if run_id is None:
             fail("name a RUN, or give --compare RUN_A RUN_B")
         text = {"html": render_html, "md": render_markdown, "json": report_json}[fmt](_report_of(run_id))
-        target = out or nudge_home() / "reports" / str(run_id) / f"report.{fmt}"
+        target = out or reports_folder() / str(run_id) / f"report.{fmt}"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     console.print(f"wrote {target}")
@@ -122,31 +121,32 @@ def probe(
     """Score a probe suite on a model (optionally with an adapter): a table, and JSON."""
     from peft import PeftModel
 
-    from editing.cli.edit import workspace_store
     from editing.cli.versions import version_id
     from editing.errors import NudgeError
-    from editing.lora import AdapterBaseMismatch, check_adapter_base, merged_fingerprint
-    from editing.models import ScorableModel, load_model
-    from editing.probes import load_suite, score_probes
-    from editing.runs import load_version
-    from store import StoreError
+    from editing.loading import load_model, load_suite
+    from editing.lora import AdapterBaseMismatch, check_adapter_base
+    from editing.models import ScorableModel
+    from editing.probes import score_probes
+    from editing.references import VERSION, split_reference
+    from editing.runs import chain_fingerprint, load_version
     from store.workspace import nudge_home
 
-    stored = version_id(model) if model.startswith("version:") else None
+    stored = version_id(model) if split_reference(model)[0] == VERSION else None
     try:
         if stored is None:
             loaded = load_model(model)
             weights = loaded.fingerprint
         else:
-            loaded, chain = load_version(workspace_store(), stored)
-            weights = merged_fingerprint(loaded.fingerprint, [v.adapter_sha256 or "" for v in chain[1:]])
+            with workspace_store(create=True) as store:
+                loaded, chain = load_version(store, stored)
+            weights = chain_fingerprint(loaded, chain)
         probes = load_suite(suite).probes
         if adapter is not None:
             check_adapter_base(adapter, weights)
     except AdapterBaseMismatch as exc:
         fix = f"; score it with --model {exc.trained_on.model}" if exc.trained_on else ""
         fail(escape(f"{exc}{fix}"))
-    except (NudgeError, StoreError) as exc:
+    except NudgeError as exc:
         fail_on(exc)
     scored_model: ScorableModel = loaded.model
     if adapter is not None:

@@ -18,10 +18,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from editing.cli.support import console, err_console, fail, fail_on
+from editing.cli.support import console, err_console, fail, workspace_store
 
 if TYPE_CHECKING:
-    from store import BadInputFile, ImportReport, Store
+    from store import BadInputFile, ImportReport
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from one line of standard input.")
@@ -54,18 +54,6 @@ def _read_password(name: str, from_stdin: bool) -> str:
             fail("--password-stdin was given but standard input is empty; pipe the password in")
         return line.rstrip("\r\n")
     return typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
-
-
-@contextmanager
-def _store() -> Iterator[Store]:
-    """The workspace's store; any refusal from it becomes one error line and its exit code."""
-    from store import Store, StoreError
-
-    try:
-        with Store.open() as store:
-            yield store
-    except StoreError as error:
-        fail_on(error)
 
 
 @contextmanager
@@ -133,17 +121,13 @@ def init(
     The database is $NUDGE_DB (an SQLAlchemy URL, e.g. postgresql+psycopg://...) or else
     $NUDGE_HOME/nudge.db. Running it again is safe: it only applies missing migrations.
     """
-    from store import Store, StoreError
     from store.db import database_url, describe
 
     password = _read_password(admin, password_stdin) if admin else None
-    try:
-        with Store.init_db() as store:
-            if admin:
-                store.add_annotator(admin, role="admin", password=password)
-            admins = [a.name for a in store.list_annotators() if a.role == "admin"]
-    except StoreError as error:
-        fail_on(error)
+    with workspace_store(create=True) as store:
+        if admin:
+            store.add_annotator(admin, role="admin", password=password)
+        admins = [a.name for a in store.list_annotators() if a.role == "admin"]
     _say(f"database ready: {describe(database_url())}")
     if admin:
         _say(f"admin {admin} created")
@@ -160,7 +144,7 @@ def user_add(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Add an account that can log in to the labelling app."""
-    with _store() as store:
+    with workspace_store() as store:
         store.add_annotator(name, role=role.value, password=_read_password(name, password_stdin))
     _say(f"{role.value} {name} added")
 
@@ -168,7 +152,7 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """List the accounts with their role and whether they can log in."""
-    with _store() as store:
+    with workspace_store() as store:
         people = store.list_annotators()
     table = Table(title="annotators")
     for column in ("name", "role", "active", "password", "created"):
@@ -187,7 +171,7 @@ def user_list() -> None:
 @user_app.command("disable")
 def user_disable(name: Annotated[str, typer.Argument(help="The account to disable.")]) -> None:
     """Stop an account from logging in and judging; its judgments are kept."""
-    with _store() as store:
+    with workspace_store() as store:
         store.disable_annotator(name)
     _say(f"{name} disabled")
 
@@ -198,7 +182,7 @@ def user_password(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set or replace an account's password (e.g. for accounts made by --create-annotators)."""
-    with _store() as store:
+    with workspace_store() as store:
         store.set_password(name, _read_password(name, password_stdin))
     _say(f"password for {name} set")
 
@@ -216,7 +200,7 @@ def prompts_import(
     """Import prompts for annotators; prompts are deduplicated by text (tags merge)."""
     from store import BadInputFile
 
-    with _store() as store, _import_progress("prompts") as on_progress:
+    with workspace_store() as store, _import_progress("prompts") as on_progress:
         try:
             report = store.import_prompts(file, tags=tag or (), skip_bad=skip_bad, on_progress=on_progress)
         except BadInputFile as error:
@@ -237,7 +221,7 @@ def judgments_import(
     """Import judgments (ratings, corrections, preferences) with their prompts and outputs."""
     from store import BadInputFile
 
-    with _store() as store, _import_progress("judgments") as on_progress:
+    with workspace_store() as store, _import_progress("judgments") as on_progress:
         try:
             report = store.import_judgments(
                 file, skip_bad=skip_bad, create_annotators=create_annotators, on_progress=on_progress
@@ -250,7 +234,7 @@ def judgments_import(
 @judgments_app.command("stats")
 def judgments_stats(tag: Tags = None) -> None:
     """Counts by kind and status, progress per annotator, and agreement between annotators."""
-    with _store() as store:
+    with workspace_store() as store:
         counts = store.count_judgments()
         progress = store.progress_by_annotator(tags=tag or None)
         reports = [store.agreement(family, tags=tag or None) for family in ("rating", "preference")]
@@ -317,7 +301,7 @@ def export(
     """
     from store.io import write_jsonl
 
-    with _store() as store:
+    with workspace_store() as store:
         if fmt is ExportFormat.jsonl or everything:
             records = store.export_records(fmt.value, tags=tag or None)
         else:

@@ -83,7 +83,7 @@ def toyworld_build(
 @quiet_dependencies()
 def model_info(ref: str = typer.Argument(..., help="A model folder, a hub id, or `toyworld`.")) -> None:
     """Load a model and say what it is: architecture, size, device, chat template."""
-    from editing.models import ModelLoadError, load_model
+    from editing.loading import ModelLoadError, load_model
 
     try:
         loaded = load_model(ref)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from editing.cli.support import console, err_console, fail, fail_on
+from editing.cli.support import console, err_console, fail, fail_on, workspace_store
 from editing.quiet import quiet_dependencies
 
 
@@ -57,10 +57,9 @@ def generate(
 
     from editing.errors import NudgeError
     from editing.generation import GenerationError, generate_outputs
-    from store import Store, StoreError
 
-    try:
-        with Store.open() as store:
+    with workspace_store() as store:
+        try:
             if version is None:
                 current = store.current_model_version() or store.ensure_base_version(model)
                 version = current.id
@@ -79,8 +78,8 @@ def generate(
                     batch_size=batch_size,
                     on_progress=lambda done, total: progress.update(task, completed=done, total=total),
                 )
-    except (StoreError, NudgeError) as error:
-        fail_on(error)
-    except GenerationError as error:
-        fail(str(error), code=1)
+        except NudgeError as error:
+            fail_on(error)
+        except GenerationError as error:
+            fail(str(error), code=1)
     console.print(f"generated {len(made)} output(s) with model version {version}")

@@ -8,7 +8,6 @@ the rule, which the app's promote uses too). Only the store is imported: no mode
 from __future__ import annotations
 
 import getpass
-import re
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,8 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from editing.cli.edit import workspace_store
-from editing.cli.support import console, fail, fail_on
+from editing.cli.support import console, fail, workspace_store
+from editing.references import stored_version_id
+from editing.vocab import status_label
 
 if TYPE_CHECKING:
     from store import EditRun, ModelVersion, Store
@@ -26,17 +26,19 @@ versions_app = typer.Typer(
     help="Model versions: the edit ledger (what each run made, and which is current).", no_args_is_help=True
 )
 
-VERSION_ARG = re.compile(r"^(?:version:)?(\d+)$")  # as a spec's `model:` names a stored version
 VersionArg = Annotated[str, typer.Argument(help="A model version: `version:N` or `N`.", metavar="VERSION")]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who is moving the current version (default: you).")]
 
 
 def version_id(text: str) -> int:
-    """The id in `version:N` or `N`; a clear error otherwise."""
-    match = VERSION_ARG.match(text.strip())
-    if match is None:
+    """The id in `version:N` or `N`, as a spec's `model:` names a stored version; a clear error otherwise."""
+    try:
+        found = stored_version_id(text)
+    except ValueError:
+        found = None
+    if found is None:
         fail(f"{text!r} is not a model version; give `version:N` or `N` (`nudge versions list` shows them)")
-    return int(match.group(1))
+    return found
 
 
 def standing_text(version: ModelVersion) -> str:
@@ -63,13 +65,14 @@ def versions_list() -> None:
     table = Table()
     for column in ("version", "parent", "standing", "verdict", "run", "name", "created", "current"):
         table.add_column(column)
-    versions, runs, current = _ledger(workspace_store())
+    with workspace_store(create=True) as store:
+        versions, runs, current = _ledger(store)
     for v in versions:
         table.add_row(
             str(v.id),
             "" if v.parent_id is None else str(v.parent_id),
             standing_text(v),
-            v.verdict or "",
+            status_label(v.verdict),
             "" if v.run_id is None else str(v.run_id),
             escape(_name(v, runs)),
             f"{v.created_at:%Y-%m-%d %H:%M}",
@@ -83,15 +86,11 @@ def versions_list() -> None:
 @versions_app.command("show")
 def versions_show(version: VersionArg) -> None:
     """One version: its chain from the base, its run, verdict and gates, its report and adapter."""
-    from store import StoreError
-
-    store = workspace_store()
-    try:
+    with workspace_store(create=True) as store:
         chain = store.version_chain(version_id(version))
-    except StoreError as exc:
-        fail_on(exc)
-    shown, runs = chain[-1], {r.id: r for r in store.runs()}
-    current = store.current_model_version()
+        runs = {r.id: r for r in store.runs()}
+        current = store.current_model_version()
+    shown = chain[-1]
     marker = " (current)" if current is not None and current.id == shown.id else ""
     console.print(f"version {shown.id}{marker}: [bold]{standing_text(shown)}[/]")
     path = [f"{escape(chain[0].ref or '')} ({chain[0].id})", *(str(v.id) for v in chain[1:])]
@@ -104,7 +103,8 @@ def versions_show(version: VersionArg) -> None:
         console.print("made by no recorded run")
     else:
         verdict = (run.metrics or {}).get("verdict") or {}
-        console.print(f"run {run.id} ({escape(run.name or '')}): {run.status}, verdict {shown.verdict or 'none'}")
+        judged = status_label(shown.verdict) or "none"
+        console.print(f"run {run.id} ({escape(run.name or '')}): {run.status}, verdict {judged}")
         for gate in verdict.get("gates", []):
             value = "n/a" if gate.get("value") is None else f"{gate['value']:.3f}"
             name = f"{gate['name']}: {gate['edit']}" if gate.get("edit") else gate["name"]
@@ -116,7 +116,8 @@ def versions_show(version: VersionArg) -> None:
 @versions_app.command("tree")
 def versions_tree() -> None:
     """The versions as a tree: each base model with the edits made on it, and on those."""
-    versions, runs, current = _ledger(workspace_store())
+    with workspace_store(create=True) as store:
+        versions, runs, current = _ledger(store)
     children: dict[int | None, list[ModelVersion]] = {}
     for v in versions:
         children.setdefault(v.parent_id, []).append(v)
@@ -125,7 +126,7 @@ def versions_tree() -> None:
     def label(v: ModelVersion) -> str:
         parts = [f"[bold]{v.id}[/]", escape(_name(v, runs))]
         if not v.is_base:
-            parts.append(f"{v.verdict or 'no verdict'}, {standing_text(v)}")
+            parts.append(f"{status_label(v.verdict) or 'no verdict'}, {standing_text(v)}")
         return " ".join(p for p in parts if p) + ("  [green]<- current[/]" if v.id == current else "")
 
     def grow(branch: Tree, parent: int | None) -> None:
@@ -144,25 +145,16 @@ def promote(
     by: ByOption = None,
 ) -> None:
     """Make a version current: annotators label its outputs next. A rejected version needs --accept-failed."""
-    from store import StoreError
-
-    try:
-        moved = workspace_store().promote_version(version_id(version), by or getpass.getuser(), accept_failed)
-    except StoreError as exc:
-        fail_on(exc)
+    with workspace_store(create=True) as store:
+        moved = store.promote_version(version_id(version), by or getpass.getuser(), accept_failed)
     despite = " (accepted despite a failed verdict)" if moved.accepted_failed else ""
     console.print(f"version {moved.id} is now current{despite}")
 
 
 def revert(version: VersionArg, by: ByOption = None) -> None:
     """Move the current version back to one of its ancestors. Nothing is deleted; the move is recorded."""
-    from store import StoreError
-
-    store = workspace_store()
-    try:
+    with workspace_store(create=True) as store:
         before = store.current_model_version()
         moved = store.revert_to(version_id(version), by or getpass.getuser())
-    except StoreError as exc:
-        fail_on(exc)
     assert before is not None  # revert_to refuses when nothing was promoted
     console.print(f"version {moved.id} is now current (reverted from version {before.id})")

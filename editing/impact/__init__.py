@@ -2,8 +2,8 @@
 
 Model-free on purpose: everything here takes plain data (scored probes, lists of
 floats, strings) so it can be checked by hand and reused outside nudge. The
-report's `metrics`, `verdict`, `probes` and `summary` sections come from
-`measure_impact`; `docs/metrics.md` says what every number means.
+report turns these numbers into its sections and words (`editing.report.measure`);
+`docs/metrics.md` says what every number means.
 
     statistics     Estimate, Wilson and bootstrap intervals, paired bootstrap, exact McNemar
     fluency        perplexity ratio, n-gram entropy (pooled, jackknifed when paired)
@@ -11,8 +11,7 @@ report's `metrics`, `verdict`, `probes` and `summary` sections come from
     gates          Gate, parse_gate, evaluate_gates (the verdict)
     contamination  test probes that copy training prompts
     findings       one row per probe with what happened to it
-    summary        the plain-words sentences
-    measure        measure_impact: all of the above for one run
+    regressions    earlier edits re-checked, per edit
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from editing.impact.contamination import content_words, find_contamination, norm
 from editing.impact.findings import probe_rows
 from editing.impact.fluency import ngram_entropy, paired_entropy, perplexity_ratio
 from editing.impact.gates import Gate, evaluate_gates, parse_gate
-from editing.impact.measure import measure_impact
 from editing.impact.metrics import margin_changes, pair_scores, rate_metrics
 from editing.impact.statistics import Estimate, bootstrap_mean, mcnemar_exact, paired_bootstrap, wilson_interval
 
@@ -34,7 +32,6 @@ __all__ = [
     "find_contamination",
     "margin_changes",
     "mcnemar_exact",
-    "measure_impact",
     "ngram_entropy",
     "normalise_prompt",
     "pair_scores",

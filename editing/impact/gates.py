@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from editing.impact.statistics import Estimate, no_data
-from editing.vocab import GATE_ALIASES, GATEABLE_METRICS, METRICS
+from editing.vocab import GATE_ALIASES, GATEABLE_METRICS, METRICS, NO_GATES
 
 _GATE_PATTERN = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 _COMPARISONS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
@@ -80,8 +80,10 @@ def evaluate_gates(
     else `uncertain` when a gate is uncertain or the test split is `contaminated`
     (some test probe copies a training prompt, see `find_contamination`: its
     intervals may measure what the edit memorised, so a clean pass cannot be
-    vouched for), else `pass`. An uncertain verdict passes, as a warning, unless
-    `strict`; `passed` is what `nudge apply`'s exit code reports.
+    vouched for), else `pass` when a gate row was judged, else `none` (NO_GATES:
+    nothing was checked against a threshold). An uncertain verdict passes, as a
+    warning, unless `strict`; so does `none`, which no gate failed; `passed` is what
+    `nudge apply`'s exit code reports.
     """
     rows = []
     for name, spec in gates.items():
@@ -96,8 +98,8 @@ def evaluate_gates(
     statuses = {row["status"] for row in rows}
     if contaminated:
         statuses.add("uncertain")
-    status = "fail" if "fail" in statuses else "uncertain" if "uncertain" in statuses else "pass"
-    passed = status == "pass" or (status == "uncertain" and not strict)
+    status = "fail" if "fail" in statuses else "uncertain" if "uncertain" in statuses else "pass" if rows else NO_GATES
+    passed = status in ("pass", NO_GATES) or (status == "uncertain" and not strict)
     return {
         "passed": passed,
         "status": status,

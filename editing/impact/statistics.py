@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-CONFIDENCE = 0.95
+SIGNIFICANCE = 0.05  # a change is called real when its p-value is below this
+CONFIDENCE = 1 - SIGNIFICANCE  # every interval's level (95%), so an interval and a p-value draw one line
 N_RESAMPLES = 10_000  # bootstrap resamples: the interval ends move by well under 0.01 between seeds
 RESAMPLE_CELLS = 2_000_000  # resample matrices are built in chunks of about this many cells
 

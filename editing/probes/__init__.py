@@ -1,7 +1,8 @@
 """Probe suites (`suites`), and batched scoring of them before and after an edit (`scoring`).
 
-Importable as `from editing.probes import load_suite, score_probes`. The scoring
+Importable as `from editing.probes import read_suite, score_probes`. The scoring
 names load lazily, so reading a suite (`editing.probes.suites`) never pulls in torch.
+A reference such as `toyworld:dog-cat-swap` is loaded by `editing.loading.load_suite`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from editing.probes.suites import Probe, ProbeSuite, ProbeSuiteError, load_suite, load_texts, parse_probe
-from editing.toyworld.paths import TOYWORLD_DATA
+from editing.probes.suites import Probe, ProbeSuite, ProbeSuiteError, parse_probe, read_suite, read_texts
 
 _SCORING = (
     "CompletionScore",
@@ -26,13 +26,12 @@ _SCORING = (
 )
 
 __all__ = [  # the eager names, then the lazy ones
-    "TOYWORLD_DATA",
     "Probe",
     "ProbeSuite",
     "ProbeSuiteError",
-    "load_suite",
-    "load_texts",
     "parse_probe",
+    "read_suite",
+    "read_texts",
     *_SCORING,
 ]
 

@@ -1,8 +1,9 @@
-"""Probe suites: what a probe is, and reading suites and plain text sets from files or the toy world.
+"""Probe suites: what a probe is, and reading suites and plain text sets from files.
 
 A probe is a prompt plus the completion that must win (`target`) and the one
 that must lose (`foil`). This module reads and validates them; it imports no
-torch, so the CLI can check a suite cheaply.
+torch, so the CLI can check a suite cheaply. Which file a reference such as
+`toyworld:dog-cat-swap` names is the reference table's business (editing.references).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 
 from editing.errors import BadInput
 from editing.jsonl import jsonl_records
-from editing.toyworld.paths import TOYWORLD_PREFIX, TOYWORLD_SUITES, toyworld_suite_file, toyworld_text_file
 from editing.vocab import AUTHORED_PROBE_KINDS, SPLITS
 
 
@@ -69,21 +69,8 @@ def parse_probe(record: object, where: str) -> Probe:
     )
 
 
-def _suite_path(ref: str) -> Path:
-    if ref.startswith(TOYWORLD_PREFIX):
-        path = toyworld_suite_file(ref)
-        if path is None:
-            raise ProbeSuiteError(f"unknown toy-world suite {ref!r}; known: {', '.join(TOYWORLD_SUITES)}")
-        return path
-    path = Path(ref).expanduser()
-    if not path.is_file():
-        raise ProbeSuiteError(f"probe suite {ref!r} is neither a JSONL file nor a toy-world suite (toyworld:NAME)")
-    return path
-
-
-def load_suite(ref: str) -> ProbeSuite:
-    """A suite from a JSONL file or the toy world (`toyworld:dog-cat-swap`), validated."""
-    path = _suite_path(ref)
+def read_suite(path: Path, name: str) -> ProbeSuite:
+    """The probes of a JSONL file, validated, as the suite `name`."""
     probes, seen = [], set()
     for where, record in jsonl_records(path, ProbeSuiteError):
         probe = parse_probe(record, where)
@@ -93,21 +80,11 @@ def load_suite(ref: str) -> ProbeSuite:
         probes.append(probe)
     if not probes:
         raise ProbeSuiteError(f"{path} holds no probes")
-    name = ref if ref.startswith(TOYWORLD_PREFIX) else path.stem
     return ProbeSuite(name=name, probes=probes)
 
 
-def load_texts(ref: str) -> list[str]:
-    """Plain texts (retain set, fluency text): `toyworld:retain`, a .jsonl of {"text"}, or a .txt."""
-    if ref.startswith(TOYWORLD_PREFIX):
-        path = toyworld_text_file(ref)
-        if path is None:
-            known = "toyworld:retain, toyworld:filler, toyworld:fluency"
-            raise ValueError(f"unknown toy-world text set {ref!r}; known: {known}")
-    else:
-        path = Path(ref).expanduser()
-        if not path.is_file():
-            raise ValueError(f'text set {ref!r} is not a file; give a .jsonl of {{"text": ...}} or a .txt')
+def read_texts(path: Path) -> list[str]:
+    """Plain texts (a retain set, a fluency text): a .jsonl of {"text": ...}, else one text per non-blank line."""
     if path.suffix == ".jsonl":
         texts = []
         for where, record in jsonl_records(path):

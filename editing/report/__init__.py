@@ -1,11 +1,14 @@
 """One edit's impact report: `report.json`, and the same content as a self-contained HTML page and Markdown.
 
+- `measure`: `measure_impact`, the report's measured sections from one run's scores (the numbers come
+  from `editing.impact`); `summary`: the plain-words sentences about those numbers
 - `document`: assemble `report.json` from what a run measured, write every format, read it back
-- `schema`: the JSON Schema and `TypedDict`s of `report.json` (enums from `editing.vocab`); import it from
-  `editing.report.schema`
-- `sections`: the report's sections built once as data (titles, table rows, notes, badges, chart data)
+- `schema`: the JSON Schema of `report.json` (enums from `editing.vocab`); import it from `editing.report.schema`
+- `views`: the dataclasses a page shows (cells, tables, charts, sections)
+- `sections`: one report's views, built once as data; `comparison`: two runs side by side
 - `html` (Jinja2 templates in `templates/`, autoescaped), `markdown` (escaped), `svg` (hand-drawn charts)
-- `text`: how numbers and sentences are written, shared with the console summary
+- `formatting`: how every figure is written (intervals rounded outward, p-values, changes), shared with the
+  console and the demo; `text`: labels and the fixed sentences (the verdict line, the console summary)
 """
 
 from editing.report.document import SCHEMA_VERSION, assemble_report, read_report, report_json, write_report

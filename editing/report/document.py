@@ -15,11 +15,13 @@ from typing import Any
 
 from editing.report.html import render_html
 from editing.report.markdown import render_markdown
+from editing.vocab import NO_GATES
 
-SCHEMA_VERSION = 3  # of report.json: what this nudge writes
+SCHEMA_VERSION = 4  # of report.json: what this nudge writes
 # Versions 2 and 3 only added fields (2: generation-level rates, `says`, sign-flip tests; 3: the `regression`
 # probe kind, its metrics and findings, `earlier_edits`, a gate row's `edit`), so older versions read too.
-READABLE_VERSIONS = (1, 2, 3)
+# Version 4 gave the verdict the status `none` (NO_GATES), which older versions wrote as `pass`.
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 def _finite(value: Any) -> Any:
@@ -44,7 +46,7 @@ def assemble_report(
 ) -> dict[str, Any]:
     """The report as one JSON-ready dict (schema version SCHEMA_VERSION).
 
-    `impact_sections` is what `editing.impact.measure_impact` returns (`earlier_edits`
+    `impact_sections` is what `measure_impact` (`editing.report.measure`) returns (`earlier_edits`
     may be left out: none); the rest are
     `find_contamination`'s rows, `{prompt, before, after}` generations, the spectral
     sections (or None) and the run record.
@@ -92,7 +94,7 @@ def write_report(report: Mapping[str, Any], folder: Path) -> dict[str, Path]:
 
 
 def read_report(path: Path) -> dict[str, Any]:
-    """Load a report.json (or the folder holding one), refusing other schema versions."""
+    """Load a report.json (or the folder holding one), upgraded to this version; other versions are refused."""
     path = Path(path)
     if path.is_dir():
         path = path / "report.json"
@@ -101,4 +103,16 @@ def read_report(path: Path) -> dict[str, Any]:
     if version not in READABLE_VERSIONS:
         versions = ", ".join(str(v) for v in READABLE_VERSIONS)
         raise ValueError(f"{path} has report schema version {version!r}; this nudge reads versions {versions}")
-    return report
+    return _upgraded(report)
+
+
+def _upgraded(report: dict[str, Any]) -> dict[str, Any]:
+    """An older version's report as this version writes it: a verdict that judged no gate row and no
+    contaminated probe, written `pass` before version 4, is `none`."""
+    if report["schema_version"] == SCHEMA_VERSION:
+        return report
+    upgraded = {**report, "schema_version": SCHEMA_VERSION}
+    verdict = report.get("verdict")
+    if isinstance(verdict, dict) and not verdict.get("gates") and not verdict.get("contaminated"):
+        upgraded["verdict"] = {**verdict, "status": NO_GATES}
+    return upgraded

@@ -19,7 +19,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from editing.report.sections import build_comparison, build_report
+from editing.report.comparison import build_comparison
+from editing.report.sections import build_report
 from editing.report.svg import chart_svg
 
 

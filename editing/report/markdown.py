@@ -14,17 +14,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from editing.report.sections import (
-    Cell,
-    ComparedRun,
-    ContaminationWarning,
-    Subsection,
-    SummaryList,
-    Table,
-    Verdict,
-    build_comparison,
-    build_report,
-)
+from editing.report.comparison import build_comparison
+from editing.report.sections import build_report
+from editing.report.views import Cell, ComparedRun, ContaminationWarning, Subsection, SummaryList, Table, Verdict
 
 _MARKUP = re.compile(r"([\\`*_\[\]|#~!])")
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9_.:-]+")

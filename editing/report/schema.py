@@ -1,19 +1,29 @@
-"""`report.json`'s contract, schema version 3: its JSON Schema (draft 2020-12) and its `TypedDict`s.
+"""`report.json`'s contract: its JSON Schema (draft 2020-12), for the version `SCHEMA_VERSION` names.
 
-The schema's enums (metric names, probe kinds, splits, findings, gate
-statuses, tests) are read from `editing.vocab`, so they cannot drift from what
-the rest of nudge writes. A Python module rather than a .json file so code can
-import it; `python -m editing.report.schema` prints it as JSON.
+The schema's enums (metric names, probe kinds, splits, findings, gate and
+verdict statuses, tests) are read from `editing.vocab`, so they cannot drift
+from what the rest of nudge writes; the tests validate every report they build
+against it. A Python module rather than a .json file so code can import it;
+`python -m editing.report.schema` prints it as JSON.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import Any
 
 from editing.impact.regressions import REGRESSION_METRICS
 from editing.report.document import SCHEMA_VERSION
-from editing.vocab import FINDINGS, GATE_STATUSES, METRICS, PROBE_KINDS, RATE_METRICS, SPLITS, STATISTICAL_TESTS
+from editing.vocab import (
+    FINDINGS,
+    GATE_STATUSES,
+    METRICS,
+    PROBE_KINDS,
+    RATE_METRICS,
+    SPLITS,
+    STATISTICAL_TESTS,
+    VERDICT_STATUSES,
+)
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _P_VALUE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
@@ -21,6 +31,7 @@ _METRIC_NAMES = list(METRICS)
 _KINDS = list(PROBE_KINDS)
 _FINDINGS = list(FINDINGS)
 _GATE_STATUSES = list(GATE_STATUSES)
+_VERDICT_STATUSES = list(VERDICT_STATUSES)  # a gate row's, and `none`: no gate row was judged
 _ANSWERS = ["target", "foil", "third"]  # what a greedy continuation begins with
 
 _ESTIMATE = {
@@ -202,7 +213,7 @@ _SPECTRAL = {
 
 REPORT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://nudge.invalid/schemas/report-v3.json",
+    "$id": f"https://nudge.invalid/schemas/report-v{SCHEMA_VERSION}.json",
     "title": "nudge edit impact report",
     "type": "object",
     "required": [
@@ -223,7 +234,7 @@ REPORT_SCHEMA: dict[str, Any] = {
             "required": ["passed", "status", "gates"],
             "properties": {
                 "passed": {"type": "boolean"},
-                "status": {"enum": _GATE_STATUSES},
+                "status": {"enum": _VERDICT_STATUSES},
                 "strict": {"type": "boolean"},
                 "split": {"type": "string"},
                 "contaminated": {"type": "boolean"},
@@ -306,189 +317,6 @@ REPORT_SCHEMA: dict[str, Any] = {
         "spectral": _SPECTRAL,
     },
 }
-
-
-# --- the same contract as types, for code that reads a report ---------------------------------------
-# Keys the schema does not require are in a `total=False` base class.
-
-
-class Estimate(TypedDict):
-    """A point estimate with its 95% interval; value and interval are None when n is 0."""
-
-    value: float | None
-    ci_low: float | None
-    ci_high: float | None
-    n: int
-
-
-class _GateOptional(TypedDict, total=False):
-    n: int
-    edit: str  # a regression gate's row: the earlier edit it judges
-
-
-class Gate(_GateOptional):
-    name: str  # a metric name
-    value: float | None
-    ci_low: float | None
-    ci_high: float | None
-    threshold: str  # ">= 0.8"
-    status: str  # pass, fail, uncertain
-
-
-class _VerdictOptional(TypedDict, total=False):
-    strict: bool
-    split: str
-    contaminated: bool  # some test probe copies a training prompt: the verdict cannot be pass
-
-
-class Verdict(_VerdictOptional):
-    passed: bool
-    status: str
-    gates: list[Gate]
-
-
-class _SummaryOptional(TypedDict, total=False):
-    says: list[str]  # what the greedy continuations begin with: the summary's lead
-    took: list[str]
-
-
-class Summary(_SummaryOptional):
-    leaked: list[str]
-    moved: list[str]
-
-
-class _PairedTestOptional(TypedDict, total=False):
-    up: int  # McNemar: probes that went from failure to success
-    down: int
-
-
-class PairedTest(_PairedTestOptional):
-    test: str | None
-    p_value: float | None
-    n: int
-
-
-class _MarginChangeOptional(TypedDict, total=False):
-    p_min: float | None  # the smallest p-value the test can give with this many probes
-
-
-class MarginChange(Estimate, _MarginChangeOptional):
-    p_value: float | None  # None: too few probes moved to test
-    test: str | None  # sign_flip_exact, sign_flip_monte_carlo (paired_bootstrap in version 1 reports)
-
-
-class SplitRates(TypedDict):
-    before: dict[str, Estimate]
-    after: dict[str, Estimate]
-
-
-class _MetricsOptional(TypedDict, total=False):
-    split: str
-    other_splits: dict[str, SplitRates]
-
-
-class Metrics(_MetricsOptional):
-    before: dict[str, Estimate]  # by metric name
-    after: dict[str, Estimate]
-    tests: dict[str, PairedTest]
-    margin_change: dict[str, MarginChange]  # by probe kind
-
-
-class _ProbeRowOptional(TypedDict, total=False):
-    relation: str
-    subject: str
-    says_before: str | None  # target, foil or third: what the greedy continuation begins with
-    says_after: str | None
-
-
-class ProbeRow(_ProbeRowOptional):
-    id: str
-    kind: str
-    split: str
-    prompt: str
-    target: str
-    foil: str
-    margin_before: float
-    margin_after: float
-    success_before: bool
-    success_after: bool
-    flipped: bool
-    continuation_before: str
-    continuation_after: str
-    finding: str
-
-
-class EarlierEdit(TypedDict):
-    """One earlier edit re-checked: its regression probes before and after this run."""
-
-    name: str
-    version_id: int
-    run_id: int
-    label: str  # "swap-dog-cat (version 2)", as its gate rows name it
-    before: dict[str, Estimate]  # regression, regression_says
-    after: dict[str, Estimate]
-    tests: dict[str, PairedTest]
-    margin_change: MarginChange | None
-
-
-class _ContaminationRowOptional(TypedDict, total=False):
-    match: str  # exact, near, contained
-
-
-class ContaminationRow(_ContaminationRowOptional):
-    probe_id: str
-    prompt: str
-    training_prompt: str
-    similarity: float
-
-
-class Generation(TypedDict):
-    prompt: str
-    before: str
-    after: str
-
-
-class SpectralModule(TypedDict):
-    name: str
-    layer: int | None
-    singular_values: list[float]
-    effective_rank: float | None
-    relative_norm: float | None
-
-
-class TruncationStep(TypedDict):
-    k: int
-    metrics: dict[str, float | None]
-
-
-class LayerStep(TypedDict):
-    layer: int
-    metrics: dict[str, float | None]
-
-
-class Spectral(TypedDict):
-    modules: list[SpectralModule]
-    truncation: list[TruncationStep]
-    layers: list[LayerStep]
-    note: str
-
-
-class _ReportJsonOptional(TypedDict, total=False):
-    earlier_edits: list[EarlierEdit]  # version 3: empty when the run's model has no earlier edits
-
-
-class ReportJson(_ReportJsonOptional):
-    """The whole of `report.json`."""
-
-    schema_version: int
-    verdict: Verdict
-    summary: Summary
-    metrics: Metrics
-    probes: list[ProbeRow]
-    contamination: list[ContaminationRow]
-    generations: list[Generation]
-    spectral: Spectral | None
-    run: dict[str, Any]
 
 
 if __name__ == "__main__":

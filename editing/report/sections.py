@@ -1,9 +1,8 @@
-"""The report's sections built once as data from `report.json`'s dict, for every renderer to show.
+"""One report's sections, built once as data from `report.json`'s dict, for every renderer to show.
 
-`build_report` and `build_comparison` turn the JSON into dataclasses that hold
-plain, unescaped text (titles, table cells, notes, badges) and the numbers the
-charts draw. `html.py` and `markdown.py` only lay these out and escape them, so
-a sentence or a figure is written in one place and the two formats agree.
+`build_report` turns the JSON into the views of `views.py`: plain, unescaped text
+(titles, table cells, notes, badges) and the numbers the charts draw. Figures are
+written by `formatting.py`, labels and fixed sentences by `text.py`.
 """
 
 from __future__ import annotations
@@ -11,11 +10,34 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from editing.report import text
-from editing.vocab import BAD_FINDINGS, FINDINGS, KIND_ORDER, METRICS, RATE_METRICS
+from editing.report import formatting, text
+from editing.report.views import (
+    AFTER_COLOUR,
+    BEFORE_COLOUR,
+    Badge,
+    Cell,
+    ContaminatedProbe,
+    ContaminationWarning,
+    Generations,
+    IntervalChart,
+    IntervalSeries,
+    LineChart,
+    LineSeries,
+    Metrics,
+    ProbeGroup,
+    Probes,
+    Report,
+    RunEntry,
+    RunRecord,
+    Spectral,
+    Subsection,
+    SummaryList,
+    Table,
+    Verdict,
+)
+from editing.vocab import BAD_FINDINGS, FINDINGS, KIND_ORDER, METRICS, RATE_METRICS, VERDICT_STATUSES
 
 LOCATION_STATEMENT = (
     "These sweeps show what the measured rates depend on: the edit cut to its largest directions, and the edit "
@@ -25,230 +47,11 @@ LOCATION_STATEMENT = (
 )
 CONTAMINATION_HEADLINE = "Contamination: these gates are not trustworthy."
 CONTAMINATION_LISTED = 20  # probes named in the warning; the rest are in report.json
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#8C6D31")
-BEFORE_COLOUR, AFTER_COLOUR = "#9AA5B1", "#0072B2"
-
-
-# --- building blocks ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Badge:
-    """A coloured word: a gate's status (PASS) or a probe's finding (leak)."""
-
-    status: str  # the colour's class: pass, fail, uncertain, or a finding
-    word: str
-    alarming: bool  # news a reader must not miss; Markdown writes it in bold
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One table cell: its text and how it wants to be shown."""
-
-    text: str = ""
-    numeric: bool = False  # a figure: right-aligned
-    identifier: bool = False  # an id: never wrapped
-    hint: str = ""  # what the value means, shown on hover
-    code_name: str = ""  # a machine name shown beside the text (`leak_rate`)
-    badge: Badge | None = None  # shown before the text
-    after: str | None = None  # when set, the cell shows a change: text → after
-    stress_after: bool = False  # the `after` side is news (a continuation that changed)
-    highlight: bool = False  # the cell's value changed
-    tone: str = ""  # "good" or "bad": a difference better or worse for the run on the right
-    sort_key: str | None = None  # what a sortable column sorts by, when not the text
-
-
-@dataclass(frozen=True)
-class Table:
-    headers: list[str]
-    rows: list[list[Cell]]
-    sortable: bool = False
-
-
-@dataclass(frozen=True)
-class IntervalSeries:
-    name: str
-    colour: str
-    estimates: list[Mapping[str, Any] | None]  # one per category: {value, ci_low, ci_high, n} or None
-
-
-@dataclass(frozen=True)
-class IntervalChart:
-    """Bars with 95% interval whiskers: one group per category, one bar per series."""
-
-    title: str
-    categories: list[str]
-    series: list[IntervalSeries]
-    y_label: str
-    y_range: tuple[float, float] | None = None  # None: fitted to the data, with zero in view
-
-
-@dataclass(frozen=True)
-class LineSeries:
-    name: str
-    points: list[tuple[float, float | None]]
-
-
-@dataclass(frozen=True)
-class LineChart:
-    """Lines with points, one per series, and dashed horizontal references (name, y)."""
-
-    title: str
-    series: list[LineSeries]
-    x_label: str
-    y_label: str
-    references: list[tuple[str, float]] = field(default_factory=list)
-    y_range: tuple[float, float] | None = None  # None: fitted, on a log scale when the values span 100×
-
-
-# --- the sections ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ContaminatedProbe:
-    probe_id: str
-    prompt: str
-    training_prompt: str
-    similarity: float
-    match: str  # exact, near, contained; empty when the row does not say
-
-
-@dataclass(frozen=True)
-class ContaminationWarning:
-    headline: str
-    line: str
-    probes: list[ContaminatedProbe]  # the first CONTAMINATION_LISTED
-    unlisted: int  # how many more report.json holds
-
-
-@dataclass(frozen=True)
-class Verdict:
-    status: str  # pass, fail, uncertain, or none (no gates)
-    word: str
-    line: str
-    gates: Table | None
-    note: str
-
-
-@dataclass(frozen=True)
-class SummaryList:
-    key: str  # leaked, moved, took
-    title: str
-    sentences: list[str]
-
-
-@dataclass(frozen=True)
-class Subsection:
-    """A table under a heading, with an optional chart and note."""
-
-    title: str
-    table: Table
-    chart: IntervalChart | LineChart | None = None
-    note: str = ""
-    folded: bool = False  # context a reader may skip: HTML shows it collapsed
-    chart_first: bool = True  # the chart above the table (a sweep) or below it (the margin changes)
-
-
-@dataclass(frozen=True)
-class Metrics:
-    title: str
-    table: Table
-    note: str
-    rates_chart: IntervalChart | None
-    subsections: list[Subsection]
-
-
-@dataclass(frozen=True)
-class ProbeGroup:
-    kind: str
-    title: str  # e.g. "Leak probes: ... (12 probes, 9 leaked)"
-    table: Table
-
-
-@dataclass(frozen=True)
-class Probes:
-    title: str
-    note: str
-    groups: list[ProbeGroup]
-
-
-@dataclass(frozen=True)
-class Generations:
-    title: str
-    note: str
-    table: Table | None  # None when none were recorded
-
-
-@dataclass(frozen=True)
-class Spectral:
-    title: str
-    computed: bool
-    statement: str
-    note: str
-    spectrum_chart: LineChart | None
-    modules: Table | None
-    sweeps: list[Subsection]
-
-
-@dataclass(frozen=True)
-class RunEntry:
-    key: str
-    value: str  # JSON when `structured`
-    structured: bool
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    title: str
-    entries: list[RunEntry]
-    json_text: str  # the whole record, for formats that show it as one block
-
-
-@dataclass(frozen=True)
-class Report:
-    """Everything one report shows, in reading order."""
-
-    run_title: str
-    schema_version: Any
-    verdict: Verdict
-    contamination: ContaminationWarning | None
-    summary: list[SummaryList]
-    metrics: Metrics
-    probes: Probes
-    generations: Generations
-    spectral: Spectral
-    run: RunRecord
-    earlier_edits: Subsection | None = None  # None when the run's model had no earlier edits
-
-
-@dataclass(frozen=True)
-class ComparedRun:
-    label: str
-    verdict: Verdict
-    contamination: ContaminationWarning | None
-    summary: list[SummaryList]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Two runs side by side: verdicts, gates and metrics with deltas (right − left), probes that differ."""
-
-    labels: tuple[str, str]
-    runs: tuple[ComparedRun, ComparedRun]
-    gates: Table | None
-    metrics_title: str
-    metrics: Table
-    rates_chart: IntervalChart | None
-    changes_title: str
-    changes: Table | None
-    no_changes_note: str
-
-
-# --- building the single report -------------------------------------------------------------------
 
 
 def gate_badge(status: str) -> Badge:
-    return Badge(status, text.STATUS_WORDS.get(status, status), alarming=status != "pass")
+    """A gate's status as a word in capitals (PASS); any status but a pass is news."""
+    return Badge(status, VERDICT_STATUSES[status].word, alarming=status != "pass")
 
 
 def finding_badge(finding: str) -> Badge:
@@ -268,7 +71,7 @@ def build_verdict(report: Mapping[str, Any]) -> Verdict:
                     hint=text.metric_help(gate["name"]),
                     code_name=gate["name"],
                 ),
-                *(Cell(part, numeric=True) for part in text.gate_texts(gate)),
+                *(Cell(part, numeric=True) for part in formatting.gate_texts(gate)),
                 Cell(gate["threshold"], numeric=True),
                 Cell(badge=gate_badge(gate["status"])),
             ]
@@ -282,7 +85,7 @@ def build_verdict(report: Mapping[str, Any]) -> Verdict:
         else ""
     )
     line = text.verdict_line(verdict, report.get("run"))
-    return Verdict(text.verdict_status(verdict), text.verdict_word(verdict), line, table, note)
+    return Verdict(verdict["status"], text.verdict_word(verdict), line, table, note)
 
 
 def build_contamination(rows: Sequence[Mapping[str, Any]]) -> ContaminationWarning | None:
@@ -323,10 +126,10 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
     rows = [
         [
             Cell(text.metric_label(name), hint=text.metric_help(name)),
-            Cell(text.gated_estimate_text(before.get(name), name, gated.get(name)), numeric=True),
-            Cell(text.gated_estimate_text(after.get(name), name, gated.get(name)), numeric=True),
-            Cell(text.change_text(before.get(name, {}), after[name], name), numeric=True),
-            Cell(text.p_value_text(tests.get(name, {}).get("p_value")), numeric=True),
+            Cell(formatting.gated_estimate_text(before.get(name), name, gated.get(name)), numeric=True),
+            Cell(formatting.gated_estimate_text(after.get(name), name, gated.get(name)), numeric=True),
+            Cell(formatting.change_text(before.get(name, {}), after[name], name), numeric=True),
+            Cell(formatting.p_value_text(tests.get(name, {}).get("p_value")), numeric=True),
             Cell(text.test_text(tests.get(name))),
             Cell(str(after[name].get("n", 0)), numeric=True),
         ]
@@ -358,9 +161,9 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
         rows = [
             [
                 Cell(kind),
-                Cell(text.estimate_text(margins[kind], fmt="+.3f"), numeric=True),
-                Cell(text.margin_p_text(margins[kind]), numeric=True),
-                Cell(text.p_value_text(margins[kind].get("p_min")), numeric=True),
+                Cell(formatting.estimate_text(margins[kind], fmt="+.3f"), numeric=True),
+                Cell(formatting.margin_p_text(margins[kind]), numeric=True),
+                Cell(formatting.p_value_text(margins[kind].get("p_min")), numeric=True),
                 Cell(text.test_text(margins[kind])),
                 Cell(str(margins[kind].get("n", 0)), numeric=True),
             ]
@@ -384,8 +187,8 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
         [
             Cell(split),
             Cell(text.metric_label(name)),
-            Cell(text.estimate_text(phases["before"].get(name, {}))),
-            Cell(text.estimate_text(phases["after"].get(name, {}))),
+            Cell(formatting.estimate_text(phases["before"].get(name, {}))),
+            Cell(formatting.estimate_text(phases["after"].get(name, {}))),
             Cell(str(phases["after"][name]["n"])),
         ]
         for split, phases in (metrics.get("other_splits") or {}).items()
@@ -416,7 +219,7 @@ def build_metrics(report: Mapping[str, Any]) -> Metrics:
 
 def _probe_row(probe: Mapping[str, Any]) -> list[Cell]:
     change = probe["margin_after"] - probe["margin_before"]
-    before, after = text.visible_pair(probe["continuation_before"], probe["continuation_after"])
+    before, after = formatting.visible_pair(probe["continuation_before"], probe["continuation_after"])
     return [
         Cell(badge=finding_badge(probe["finding"]), sort_key=str(int(probe["finding"] not in BAD_FINDINGS))),
         Cell(probe["id"], identifier=True),
@@ -426,9 +229,9 @@ def _probe_row(probe: Mapping[str, Any]) -> list[Cell]:
         Cell(probe["target"]),
         Cell(probe["foil"]),
         Cell(
-            text.margin_text(probe["margin_before"]),
+            formatting.margin_text(probe["margin_before"]),
             numeric=True,
-            after=text.margin_text(probe["margin_after"]),
+            after=formatting.margin_text(probe["margin_after"]),
             sort_key=f"{change:.6f}",
         ),
         Cell("yes" if probe["flipped"] else "", sort_key=str(int(probe["flipped"]))),
@@ -477,7 +280,7 @@ def build_generations(report: Mapping[str, Any]) -> Generations:
     rows = [
         [Cell(g["prompt"]), *(Cell(t, highlight=i == 1 and g["before"] != g["after"]) for i, t in enumerate(shown))]
         for g in generations
-        for shown in [text.visible_pair(g["before"], g["after"])]
+        for shown in [formatting.visible_pair(g["before"], g["after"])]
     ]
     changed = sum(g["before"] != g["after"] for g in generations)
     return Generations(
@@ -508,7 +311,7 @@ def _sweep_table(entries: Sequence[Mapping[str, Any]], position_key: str, positi
     rows = [
         [
             Cell(str(entry[position_key])),
-            *(Cell(text.number_text(entry.get("metrics", {}).get(name), name)) for name in names),
+            *(Cell(formatting.number_text(entry.get("metrics", {}).get(name), name)) for name in names),
         ]
         for entry in entries
     ]
@@ -555,9 +358,9 @@ def build_spectral(report: Mapping[str, Any]) -> Spectral:
         rows = [
             [
                 Cell(module["name"]),
-                Cell(text.MISSING if module.get("layer") is None else str(module["layer"])),
-                Cell(text.number_text(module.get("effective_rank"), fmt=".2f")),
-                Cell(text.number_text(module.get("relative_norm"), fmt=".3g")),
+                Cell(formatting.MISSING if module.get("layer") is None else str(module["layer"])),
+                Cell(formatting.number_text(module.get("effective_rank"), fmt=".2f")),
+                Cell(formatting.number_text(module.get("relative_norm"), fmt=".3g")),
                 Cell(", ".join(f"{s:.3g}" for s in module["singular_values"][:8])),
             ]
             for module in modules
@@ -609,12 +412,12 @@ def build_earlier_edits(report: Mapping[str, Any]) -> Subsection | None:
                 Cell(edit["label"]),
                 Cell(str(edit["run_id"]), numeric=True),
                 *(
-                    Cell(text.estimate_text(phase[name], name), numeric=True)
+                    Cell(formatting.estimate_text(phase[name], name), numeric=True)
                     for name in ("regression", "regression_says")
                     for phase in (before, after)
                 ),
-                Cell(text.p_value_text(tests["regression_says"].get("p_value")), numeric=True),
-                Cell(text.estimate_text(margin, fmt="+.3f") if margin else text.MISSING, numeric=True),
+                Cell(formatting.p_value_text(tests["regression_says"].get("p_value")), numeric=True),
+                Cell(formatting.estimate_text(margin, fmt="+.3f") if margin else formatting.MISSING, numeric=True),
                 Cell(str(after["regression_says"]["n"]), numeric=True),
             ]
         )
@@ -679,157 +482,3 @@ def build_report(report: Mapping[str, Any]) -> Report:
         build_run_record(report),
         build_earlier_edits(report),
     )
-
-
-# --- building the comparison ----------------------------------------------------------------------
-
-
-def comparison_labels(left: Mapping[str, Any], right: Mapping[str, Any]) -> tuple[str, str]:
-    """ "A: run 3", "B: run 4"; just "A" and "B" when the two runs have the same title."""
-    left_title, right_title = text.run_title(left, "run A"), text.run_title(right, "run B")
-    return (f"A: {left_title}", f"B: {right_title}") if left_title != right_title else ("A", "B")
-
-
-def _separated(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
-    """Whether the two estimates' 95% intervals do not overlap: only then is one run called better."""
-    ends = [e.get(key) for e in (left, right) for key in ("ci_low", "ci_high")]
-    if any(end is None for end in ends):
-        return False
-    left_low, left_high, right_low, right_high = (float(end) for end in ends if end is not None)
-    return right_low > left_high or left_low > right_high
-
-
-def delta_cell(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None, metric: str) -> Cell:
-    """right − left, toned good when the right run is better on this metric and bad when worse, and only
-    when the two 95% intervals do not overlap (a difference inside them is not shown as news)."""
-    change = text.difference(left, right)
-    if change is None:
-        return Cell(text.MISSING, numeric=True)
-    shown = text.change_text(left, right, metric)
-    if metric not in METRICS or float(shown) == 0 or not _separated(left or {}, right or {}):
-        return Cell(shown, numeric=True)
-    better = (float(shown) > 0) == METRICS[metric].higher_is_better
-    return Cell(shown, numeric=True, tone="good" if better else "bad")
-
-
-def _gate_cells(gate: Mapping[str, Any] | None, absent: str = "not gated") -> list[Cell]:
-    """A gate's estimate and threshold, then its status badge; `absent` where the run has no such row."""
-    if gate is None:
-        return [Cell(absent, numeric=True), Cell()]
-    value, interval = text.gate_texts(gate)
-    estimate = f"{value} {interval} {gate['threshold']}"
-    return [Cell(estimate, numeric=True), Cell(badge=gate_badge(gate["status"]))]
-
-
-def _gate_key(gate: Mapping[str, Any]) -> tuple[str, str]:
-    """A gate row's identity: its metric, and the earlier edit it judges (regression gates have one row per edit)."""
-    return (gate["name"], str(gate.get("edit") or ""))
-
-
-def _compared_gates(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[list[Cell]]:
-    """One row per gate row either run has, in the left run's order, then the right run's new ones."""
-    left_gates = {_gate_key(gate): gate for gate in left["verdict"].get("gates", [])}
-    right_gates = {_gate_key(gate): gate for gate in right["verdict"].get("gates", [])}
-    keys = list(left_gates) + [key for key in right_gates if key not in left_gates]
-    chains = [{e.get("label") for e in report.get("earlier_edits") or []} for report in (left, right)]
-
-    def absent(edit: str, chain: set[Any]) -> str:
-        return "edit not in this run's chain" if edit and edit not in chain else "not gated"
-
-    return [
-        [
-            Cell(text.metric_label(name) + (f": {edit}" if edit else ""), hint=text.metric_help(name)),
-            *_gate_cells(left_gates.get((name, edit)), absent(edit, chains[0])),
-            *_gate_cells(right_gates.get((name, edit)), absent(edit, chains[1])),
-            delta_cell(left_gates.get((name, edit)), right_gates.get((name, edit)), name),
-        ]
-        for name, edit in keys
-    ]
-
-
-def _changed_findings(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[tuple[Any, Any]]:
-    """(left probe, right probe) for every probe both runs share whose finding differs."""
-    right_probes = {probe["id"]: probe for probe in right.get("probes") or []}
-    return [
-        (probe, right_probes[probe["id"]])
-        for probe in left.get("probes") or []
-        if probe["id"] in right_probes and probe["finding"] != right_probes[probe["id"]]["finding"]
-    ]
-
-
-def build_comparison(left: Mapping[str, Any], right: Mapping[str, Any]) -> Comparison:
-    """Two runs side by side, from their `report.json` dicts; deltas are right − left (B − A)."""
-    labels = comparison_labels(left, right)
-    runs = tuple(
-        ComparedRun(
-            label,
-            build_verdict(report),
-            build_contamination(report.get("contamination") or []),
-            build_summary(report, with_took=False),
-        )
-        for label, report in zip(labels, (left, right), strict=True)
-    )
-    gate_rows = _compared_gates(left, right)
-    gates = Table(["Gate", labels[0], "", labels[1], "", "Δ (B − A)"], gate_rows) if gate_rows else None
-    left_after, right_after = left["metrics"]["after"], right["metrics"]["after"]
-    metric_rows = [
-        [
-            Cell(text.metric_label(name), hint=text.metric_help(name)),
-            Cell(text.estimate_text(left_after.get(name), name), numeric=True),
-            Cell(text.estimate_text(right_after.get(name), name), numeric=True),
-            delta_cell(left_after.get(name), right_after.get(name), name),
-        ]
-        for name in METRICS
-        if name in left_after or name in right_after
-    ]
-    rate_names = [
-        name for name in RATE_METRICS if left_after.get(name, {}).get("n") or right_after.get(name, {}).get("n")
-    ]
-    rates_chart = None
-    if rate_names:
-        rates_chart = IntervalChart(
-            "Rates after each edit, with 95% intervals",
-            [text.metric_label(name) for name in rate_names],
-            [
-                IntervalSeries(labels[0], PALETTE[1], [left_after.get(name) for name in rate_names]),
-                IntervalSeries(labels[1], PALETTE[0], [right_after.get(name) for name in rate_names]),
-            ],
-            "share of probes",
-            (0.0, 1.0),
-        )
-    changed = _changed_findings(left, right)
-    shared = {p["id"] for p in left.get("probes") or []} & {p["id"] for p in right.get("probes") or []}
-    changes = None
-    if changed:
-        rows = [
-            [
-                Cell(left_probe["id"], identifier=True),
-                Cell(left_probe["kind"]),
-                Cell(left_probe["split"]),
-                Cell(left_probe["prompt"]),
-                Cell(text.margin_text(left_probe["margin_after"]), badge=finding_badge(left_probe["finding"])),
-                Cell(text.margin_text(right_probe["margin_after"]), badge=finding_badge(right_probe["finding"])),
-            ]
-            for left_probe, right_probe in changed
-        ]
-        headers = ["Id", "Kind", "Split", "Prompt", f"{labels[0]} (margin after)", f"{labels[1]} (margin after)"]
-        changes = Table(headers, rows, sortable=True)
-    return Comparison(
-        labels,
-        (runs[0], runs[1]),
-        gates,
-        _compared_metrics_title(left, right),
-        Table(["Metric", labels[0], labels[1], "Δ (B − A)"], metric_rows),
-        rates_chart,
-        f"Probes whose finding differs ({len(changed)} of {len(shared)} shared, all splits)",
-        changes,
-        "Every probe the two runs share has the same finding." if shared else "The two runs share no probes.",
-    )
-
-
-def _compared_metrics_title(left: Mapping[str, Any], right: Mapping[str, Any]) -> str:
-    """ "Metrics after the edit (test split)", naming both splits when the runs were measured on different ones."""
-    splits = [str(report["metrics"].get("split") or "test") for report in (left, right)]
-    if splits[0] == splits[1]:
-        return f"Metrics after the edit ({splits[0]} split)"
-    return f"Metrics after the edit (A on the {splits[0]} split, B on the {splits[1]} split: not comparable)"

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from editing.report.sections import PALETTE, IntervalChart, LineChart
-from editing.report.text import estimate_text
+from editing.report.formatting import estimate_text
+from editing.report.views import PALETTE, IntervalChart, LineChart
 
 LEGEND_ENTRIES = 12  # more would run off the plot's height
 LEGEND_LABEL_CHARS = 26

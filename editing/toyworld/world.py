@@ -242,14 +242,6 @@ class Fact:
         return f"{self.prompt} {self.answer}."
 
 
-def country_record(country: str) -> dict[str, str]:
-    """The capital, language and currency of one country."""
-    for name, capital, language, currency in COUNTRIES:
-        if name == country:
-            return {"capital": capital, "language": language, "currency": currency}
-    raise KeyError(f"unknown country {country!r}; the toy world has {[c[0] for c in COUNTRIES]}")
-
-
 def world_names() -> list[str]:
     """Every made-up name of the world: countries, capitals, languages, currencies."""
     return [name for row in COUNTRIES for name in row]

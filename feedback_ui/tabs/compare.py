@@ -9,15 +9,17 @@ holds only the two texts, and where each came from is said only after the prefer
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from gradio.components import Component
 
 from editing.generation import Decoding, generate_outputs
-from feedback_ui.concurrency import writes
+from feedback_ui.auth import authorize
 from feedback_ui.context import AppContext
 from feedback_ui.errors import shown_in_page
-from feedback_ui.page import on_page_load
+from feedback_ui.events import Outputs, listen, page_load
 from store import DuplicateJudgment, Generation, Prompt
 
 SAMPLES = tuple(Decoding(do_sample=True, temperature=1.5, seed=seed) for seed in range(1, 7))  # hot: outputs differ
@@ -78,16 +80,76 @@ def next_pair(ctx: AppContext, annotator: str, after_prompt: int = 0) -> dict[st
     return None
 
 
-def shown(pair: dict[str, Any] | None, message: str = "") -> tuple[Any, ...]:
-    """The tab's components, in order: state, prompt, A, B, verdict, reason, status."""
+@dataclass(frozen=True)
+class CompareView:
+    """The Compare tab's components."""
+
+    pair: gr.State  # server-side: the page never holds which output is which
+    prompt: gr.Textbox
+    output_a: gr.Textbox
+    output_b: gr.Textbox
+    verdict: gr.Radio
+    reason: gr.Textbox
+    status: gr.Markdown
+    skip: gr.Button
+    submit: gr.Button
+
+    @property
+    def form(self) -> list[Component]:
+        """What every handler fills, in the order gradio_client callers get it (the pair itself stays on the server)."""
+        return [self.pair, self.prompt, self.output_a, self.output_b, self.verdict, self.reason, self.status]
+
+
+def shown(view: CompareView, pair: dict[str, Any] | None, message: str = "") -> Outputs:
+    """The form for `pair`, or the message that there is none."""
     if pair is None:
-        return None, "", "", "", None, "", message or "Nothing to compare right now: every output agrees."
-    return pair, pair["prompt"], pair["a"].text, pair["b"].text, None, "", message
+        texts: Outputs = {view.prompt: "", view.output_a: "", view.output_b: ""}
+        message = message or "Nothing to compare right now: every output agrees."
+    else:
+        texts = {view.prompt: pair["prompt"], view.output_a: pair["a"].text, view.output_b: pair["b"].text}
+    return {view.pair: pair, **texts, view.verdict: None, view.reason: "", view.status: message}
 
 
-def build_compare_tab(ctx: AppContext) -> None:
-    """Render the Compare tab inside the caller's `gr.Tab`."""
-    pair_state = gr.State(None)  # server-side: the page never holds which output is which
+def first_pair(ctx: AppContext, view: CompareView, request: gr.Request) -> Outputs:
+    """My first pair (page load)."""
+    me = authorize(ctx.store, request).name
+    with shown_in_page("load a pair to compare"):
+        return shown(view, next_pair(ctx, me))
+
+
+def skip(ctx: AppContext, view: CompareView, pair: dict[str, Any] | None, request: gr.Request) -> Outputs:
+    """The pair of the next prompt."""
+    me = authorize(ctx.store, request).name
+    with shown_in_page("load a pair to compare"):
+        return shown(view, next_pair(ctx, me, 0 if pair is None else pair["prompt_id"]))
+
+
+def submit(
+    ctx: AppContext, view: CompareView, pair: dict[str, Any] | None, choice: str | None, why: str | None,
+    request: gr.Request,
+) -> Outputs:  # fmt: skip
+    """Store my preference, say where A and B came from, and show the next pair."""
+    me = authorize(ctx.store, request).name
+    if pair is None:
+        raise gr.Error("There is no pair on screen; press Next pair to load one.")
+    if choice is None:
+        raise gr.Error("Pick A, B or Tie before you submit.")
+    a, b = pair["a"], pair["b"]
+    with shown_in_page("save your preference"):
+        try:
+            judgment = ctx.store.submit_judgment(me, a.id, "preference", choice, generation_b_id=b.id, note=why or "")
+        except DuplicateJudgment:  # a second click on Submit: the first one counted
+            live = ctx.store.live_judgment(me, a.id, b.id)
+            if live is None:
+                raise
+            judgment = live
+        revealed = f"Saved preference #{judgment.id}. In that pair, A was {source_of(a)}; B was {source_of(b)}."
+        return shown(view, next_pair(ctx, me, pair["prompt_id"]), revealed)
+
+
+def render() -> CompareView:
+    """The tab's components, laid out inside the caller's `gr.Tab`."""
+    pair = gr.State(None)
     prompt = gr.Textbox(label="Prompt", interactive=False, elem_id="compare-prompt")
     with gr.Row():
         output_a = gr.Textbox(label="Output A", interactive=False, lines=3, elem_id="compare-a")
@@ -96,43 +158,16 @@ def build_compare_tab(ctx: AppContext) -> None:
     reason = gr.Textbox(label="Why (optional)", elem_id="compare-reason")
     status = gr.Markdown(elem_id="compare-status")
     with gr.Row():
-        skip = gr.Button("Next pair", elem_id="compare-next")
-        submit = gr.Button("Submit", variant="primary", elem_id="compare-submit")
-    form = [pair_state, prompt, output_a, output_b, verdict, reason, status]
+        skip_button = gr.Button("Next pair", elem_id="compare-next")
+        submit_button = gr.Button("Submit", variant="primary", elem_id="compare-submit")
+    return CompareView(pair, prompt, output_a, output_b, verdict, reason, status, skip_button, submit_button)
 
-    def first(request: gr.Request) -> tuple[Any, ...]:
-        me = ctx.user(request).name
-        with shown_in_page("load a pair to compare"):
-            return shown(next_pair(ctx, me))
 
-    def skip_pair(pair: dict[str, Any] | None, request: gr.Request) -> tuple[Any, ...]:
-        me = ctx.user(request).name
-        with shown_in_page("load a pair to compare"):
-            return shown(next_pair(ctx, me, 0 if pair is None else pair["prompt_id"]))
-
-    def submit_preference(
-        pair: dict[str, Any] | None, choice: str | None, why: str, request: gr.Request
-    ) -> tuple[Any, ...]:
-        me = ctx.user(request).name
-        if pair is None:
-            raise gr.Error("There is no pair on screen; press Next pair to load one.")
-        if choice is None:
-            raise gr.Error("Pick A, B or Tie before you submit.")
-        a, b = pair["a"], pair["b"]
-        with shown_in_page("save your preference"):
-            try:
-                judgment = ctx.store.submit_judgment(
-                    me, a.id, "preference", choice, generation_b_id=b.id, note=why or ""
-                )
-            except DuplicateJudgment:  # a second click on Submit: the first one counted
-                live = ctx.store.live_judgment(me, a.id, b.id)
-                if live is None:
-                    raise
-                judgment = live
-            revealed = f"Saved preference #{judgment.id}. In that pair, A was {source_of(a)}; B was {source_of(b)}."
-            following = next_pair(ctx, me, pair["prompt_id"])
-        return shown(following, revealed)
-
-    on_page_load(first, [], form, api_name="compare_next")
-    skip.click(skip_pair, [pair_state], form, api_name="compare_skip")
-    submit.click(submit_preference, [pair_state, verdict, reason], form, api_name="compare_submit", **writes(ctx.store))
+def build(ctx: AppContext) -> CompareView:
+    """Render the Compare tab and wire its events."""
+    view = render()
+    answer = [view.pair, view.verdict, view.reason]
+    listen(page_load(), first_pair, ctx, view, [], view.form, api_name="compare_next", access="read")
+    listen(view.skip.click, skip, ctx, view, [view.pair], view.form, api_name="compare_skip", access="read")
+    listen(view.submit.click, submit, ctx, view, answer, view.form, api_name="compare_submit", access="write")
+    return view

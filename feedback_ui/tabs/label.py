@@ -3,7 +3,8 @@
 The item on screen lives in a per-session `gr.State` (the generation, and my judgment of it when I
 reopened one), so each browser tab has its own place in the queue. Outputs are generated on demand
 when my queue of the current version runs dry. Everything the page shows from the database
-(prompts, outputs, corrections, notes, tags) is put in text boxes, never in HTML.
+(prompts, outputs, corrections, notes, tags) is put in text boxes, never in HTML. How a label is
+read (a correction implies "down") is the store's rule: `Store.label_output`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from gradio.components import Component
 
-from feedback_ui.concurrency import READS, writes
+from feedback_ui.auth import authorize
 from feedback_ui.context import AppContext
 from feedback_ui.errors import shown_in_page
-from feedback_ui.page import on_page_load
-from store import DuplicateJudgment, Judgment, NotFound, QueueItem
+from feedback_ui.events import Outputs, listen, page_load
+from store import Judgment, NotFound, QueueItem
 
 VERDICTS = [("Good (1)", "up"), ("Bad (2)", "down")]
 RECENT = 50  # my judgments listed for going back
@@ -48,6 +50,42 @@ KEYBOARD_SHORTCUTS_JS = """
   });
 }
 """
+
+
+@dataclass(frozen=True)
+class LabelView:
+    """The Label tab's components."""
+
+    on_screen: gr.State  # {"generation_id", "judgment_id"} of the item shown, or None
+    progress: gr.Markdown
+    prompt: gr.Textbox
+    output: gr.Textbox
+    verdict: gr.Radio
+    correction: gr.Textbox
+    tags: gr.Dropdown
+    note: gr.Textbox
+    status: gr.Markdown
+    skip: gr.Button
+    draft: gr.Button
+    submit: gr.Button
+    recent: gr.Dropdown
+    reopen: gr.Button
+
+    @property
+    def form(self) -> list[Component]:
+        """What every item handler fills, in the order gradio_client callers get it."""
+        return [
+            self.on_screen, self.prompt, self.output, self.verdict, self.correction, self.tags, self.note, self.status,
+        ]  # fmt: skip
+
+    @property
+    def answer(self) -> list[Component]:
+        """What a submit or a draft sends."""
+        return [self.on_screen, self.verdict, self.correction, self.tags, self.note]
+
+    @property
+    def sidebar(self) -> list[Component]:
+        return [self.progress, self.recent]
 
 
 @dataclass(frozen=True)
@@ -119,41 +157,131 @@ def recent_choices(ctx: AppContext, annotator: str) -> list[tuple[str, int]]:
     return [(f"#{j.id} {j.status} {j.verdict} {j.prompt[:60]}", j.id) for j in reversed(mine[-RECENT:])]
 
 
-def form_values(screen: OnScreen | None, known_tags: list[str], message: str) -> tuple[Any, ...]:
-    """The Label tab's components, in LABEL_OUTPUTS order, for `screen` (None: the queue is empty)."""
+def form_values(ctx: AppContext, view: LabelView, screen: OnScreen | None, message: str) -> Outputs:
+    """The form for `screen` (None: the queue is empty), with the tags to pick from read now."""
+    known_tags = ctx.store.prompt_tag_names()
     if screen is None:
-        return (
-            None,
-            gr.update(value="", label="Prompt"),
-            "",
-            None,
-            "",
-            gr.update(value=[], choices=known_tags),
-            "",
-            message or "Nothing left to judge for now. Come back after the next edit, or go back to an earlier item.",
-        )
+        return {
+            view.on_screen: None,
+            view.prompt: gr.update(value="", label="Prompt"),
+            view.output: "",
+            view.verdict: None,
+            view.correction: "",
+            view.tags: gr.update(value=[], choices=known_tags),
+            view.note: "",
+            view.status: message
+            or "Nothing left to judge for now. Come back after the next edit, or go back to an earlier item.",
+        }
     judgment = screen.judgment
+    judgment_id = None if judgment is None else judgment.id
     tags = list(judgment.tags if judgment is not None else screen.prompt_tags)
     where = (
         f"Changing my judgment #{judgment.id} ({judgment.status}, version {judgment.version})."
         if judgment is not None
         else f"Output {screen.generation_id} of model version {screen.model_version_id}, decoding {screen.decoding}."
     )
-    return (
-        {"generation_id": screen.generation_id, "judgment_id": None if judgment is None else judgment.id},
-        gr.update(value=screen.prompt, label=f"Prompt (output {screen.generation_id})"),
-        screen.output,
-        None if judgment is None else judgment.verdict,
-        (judgment.correction or "") if judgment is not None else "",
-        gr.update(value=tags, choices=sorted(set(known_tags) | set(tags))),
-        "" if judgment is None else judgment.note,
-        f"{message} {where}".strip(),
-    )
+    return {
+        view.on_screen: {"generation_id": screen.generation_id, "judgment_id": judgment_id},
+        view.prompt: gr.update(value=screen.prompt, label=f"Prompt (output {screen.generation_id})"),
+        view.output: screen.output,
+        view.verdict: None if judgment is None else judgment.verdict,
+        view.correction: (judgment.correction or "") if judgment is not None else "",
+        view.tags: gr.update(value=tags, choices=sorted(set(known_tags) | set(tags))),
+        view.note: "" if judgment is None else judgment.note,
+        view.status: f"{message} {where}".strip(),
+    }
 
 
-def build_label_tab(ctx: AppContext) -> None:
-    """Render the Label tab inside the caller's `gr.Tab`."""
-    known_tags = sorted({t for p in ctx.store.prompts() for t in p.tags})
+def _queue_item(ctx: AppContext, view: LabelView, item: QueueItem | None, message: str) -> Outputs:
+    return form_values(ctx, view, None if item is None else OnScreen.of_item(item), message)
+
+
+def show_next(ctx: AppContext, view: LabelView, request: gr.Request) -> Outputs:
+    """My next item (page load)."""
+    me = authorize(ctx.store, request).name
+    with shown_in_page("load your next item"):
+        return _queue_item(ctx, view, next_output_for(ctx, me), "")
+
+
+def skip(ctx: AppContext, view: LabelView, state: dict[str, Any] | None, request: gr.Request) -> Outputs:
+    """The item after the one on screen."""
+    me = authorize(ctx.store, request).name
+    after = None if state is None else state["generation_id"]
+    with shown_in_page("skip this item"):
+        return _queue_item(ctx, view, next_output_for(ctx, me, after=after), "Skipped.")
+
+
+def _save(
+    ctx: AppContext, view: LabelView, request: gr.Request, status: str, state: dict[str, Any] | None,
+    verdict: str | None, correction: str | None, tags: list[str] | None, note: str | None,
+) -> Outputs:  # fmt: skip
+    me = authorize(ctx.store, request).name
+    if state is None:
+        raise gr.Error("There is no item on screen to judge; press Skip to load one.")
+    if verdict is None and not (correction or "").strip():
+        raise gr.Error("Pick Good or Bad (or write a correction) before you submit.")
+    with shown_in_page("save your judgment"):
+        judgment = ctx.store.label_output(
+            me,
+            state["generation_id"],
+            verdict,
+            correction,
+            note=note or "",
+            tags=[t.strip() for t in tags or [] if t.strip()],
+            status=status,
+            judgment_id=state["judgment_id"],
+        )
+    if status == "draft":
+        with shown_in_page("show your draft"):
+            return form_values(ctx, view, OnScreen.of_judgment(judgment), "Draft saved.")
+    with shown_in_page("load your next item"):
+        return _queue_item(ctx, view, next_output_for(ctx, me), f"Saved judgment #{judgment.id}.")
+
+
+def submit(
+    ctx: AppContext, view: LabelView, state: dict[str, Any] | None, verdict: str | None, correction: str | None,
+    tags: list[str] | None, note: str | None, request: gr.Request,
+) -> Outputs:  # fmt: skip
+    """Store the judgment as submitted, then show my next item."""
+    return _save(ctx, view, request, "submitted", state, verdict, correction, tags, note)
+
+
+def save_draft(
+    ctx: AppContext, view: LabelView, state: dict[str, Any] | None, verdict: str | None, correction: str | None,
+    tags: list[str] | None, note: str | None, request: gr.Request,
+) -> Outputs:  # fmt: skip
+    """Store the judgment as a draft and stay on it."""
+    return _save(ctx, view, request, "draft", state, verdict, correction, tags, note)
+
+
+def reopen(ctx: AppContext, view: LabelView, judgment_id: int | None, request: gr.Request) -> Outputs:
+    """One of my ratings or corrections, back on screen to change it."""
+    me = authorize(ctx.store, request).name
+    if judgment_id is None:
+        raise gr.Error("Pick one of your judgments in the list first.")
+    with shown_in_page("open that judgment"):
+        try:
+            judgment = ctx.store.judgment(int(judgment_id))
+        except NotFound as error:
+            raise gr.Error(str(error)) from error
+    if judgment.annotator != me or judgment.kind == "preference":
+        raise gr.Error(f"Judgment #{judgment_id} is not one of your ratings; pick one from the list.")
+    with shown_in_page("open that judgment"):
+        return form_values(ctx, view, OnScreen.of_judgment(judgment), "")
+
+
+def sidebar(ctx: AppContext, view: LabelView, request: gr.Request) -> Outputs:
+    """My and the team's progress, and my recent judgments to go back to."""
+    me = authorize(ctx.store, request).name
+    with shown_in_page("show your progress"):
+        return {
+            view.progress: progress_text(ctx, me),
+            view.recent: gr.update(choices=recent_choices(ctx, me), value=None),
+        }
+
+
+def render() -> LabelView:
+    """The tab's components, laid out inside the caller's `gr.Tab`."""
     on_screen = gr.State(None)
     progress = gr.Markdown(elem_id="label-progress")
     with gr.Row():
@@ -163,124 +291,40 @@ def build_label_tab(ctx: AppContext) -> None:
             verdict = gr.Radio(VERDICTS, label="Is this output good?", elem_id="label-verdict")
             correction = gr.Textbox(label="What it should have said (optional; E)", lines=2, elem_id="label-correction")
             tags = gr.Dropdown(
-                choices=known_tags, multiselect=True, allow_custom_value=True, label="Tags", elem_id="label-tags"
+                choices=[], multiselect=True, allow_custom_value=True, label="Tags", elem_id="label-tags"
             )
             note = gr.Textbox(label="Note (optional)", lines=1, elem_id="label-note")
             status = gr.Markdown(elem_id="label-status")
             with gr.Row():
-                skip = gr.Button("Skip (S)", elem_id="label-skip")
+                skip_button = gr.Button("Skip (S)", elem_id="label-skip")
                 draft = gr.Button("Save draft", elem_id="label-draft")
-                submit = gr.Button("Submit (Ctrl+Enter)", variant="primary", elem_id="label-submit")
+                submit_button = gr.Button("Submit (Ctrl+Enter)", variant="primary", elem_id="label-submit")
         with gr.Column(scale=1):
             recent = gr.Dropdown(
                 label="Go back to one of my judgments", choices=[], allow_custom_value=True, elem_id="label-recent"
             )
-            reopen = gr.Button("Open it", elem_id="label-reopen")
+            reopen_button = gr.Button("Open it", elem_id="label-reopen")
             gr.Markdown("Keys: **1** good · **2** bad · **E** correction · **S** skip · **Ctrl+Enter** submit")
-    form = [on_screen, prompt, output, verdict, correction, tags, note, status]
+    return LabelView(
+        on_screen, progress, prompt, output, verdict, correction, tags, note, status,
+        skip_button, draft, submit_button, recent, reopen_button,
+    )  # fmt: skip
 
-    def show_next(request: gr.Request) -> tuple[Any, ...]:
-        me = ctx.user(request).name
-        with shown_in_page("load your next item"):
-            item = next_output_for(ctx, me)
-        return form_values(None if item is None else OnScreen.of_item(item), known_tags, "")
 
-    def skip_item(state: dict | None, request: gr.Request) -> tuple[Any, ...]:
-        me = ctx.user(request).name
-        after = None if state is None else state["generation_id"]
-        with shown_in_page("skip this item"):
-            item = next_output_for(ctx, me, after=after)
-        return form_values(None if item is None else OnScreen.of_item(item), known_tags, "Skipped.")
-
-    def write(
-        state: dict | None, verdict: str | None, correction: str, tags: list[str] | None, note: str, status: str,
-        request: gr.Request,
-    ) -> Judgment:  # fmt: skip
-        me = ctx.user(request).name
-        if state is None:
-            raise gr.Error("There is no item on screen to judge; press Skip to load one.")
-        corrected = (correction or "").strip() or None
-        if verdict is None:
-            if corrected is None:
-                raise gr.Error("Pick Good or Bad (or write a correction) before you submit.")
-            verdict = "down"  # a correction says the output was not what it should have been
-        kind = "correction" if corrected else "rating"
-        cleaned_tags = [t.strip() for t in tags or [] if t.strip()]
-        with shown_in_page("save your judgment"):
-            judgment_id = state["judgment_id"]
-            if judgment_id is None:
-                try:
-                    return ctx.store.submit_judgment(
-                        me,
-                        state["generation_id"],
-                        kind,
-                        verdict,
-                        correction=corrected,
-                        note=note or "",
-                        tags=cleaned_tags,
-                        status=status,
-                    )
-                except DuplicateJudgment:  # a second click, or another tab of mine got there first
-                    live = ctx.store.live_judgment(me, state["generation_id"])
-                    if live is None:
-                        raise
-                    judgment_id = live.id
-            return ctx.store.update_judgment(
-                me,
-                judgment_id,
-                kind=kind,
-                verdict=verdict,
-                correction=corrected,
-                note=note or "",
-                tags=cleaned_tags,
-                status=status,
-            )
-
-    def submit_and_next(
-        state: dict | None, verdict: str | None, correction: str, tags: list[str] | None, note: str,
-        request: gr.Request,
-    ) -> tuple[Any, ...]:  # fmt: skip
-        judgment = write(state, verdict, correction, tags, note, "submitted", request)
-        with shown_in_page("load your next item"):
-            item = next_output_for(ctx, judgment.annotator)
-        return form_values(
-            None if item is None else OnScreen.of_item(item), known_tags, f"Saved judgment #{judgment.id}."
-        )
-
-    def save_draft(
-        state: dict | None, verdict: str | None, correction: str, tags: list[str] | None, note: str,
-        request: gr.Request,
-    ) -> tuple[Any, ...]:  # fmt: skip
-        judgment = write(state, verdict, correction, tags, note, "draft", request)
-        return form_values(OnScreen.of_judgment(judgment), known_tags, "Draft saved.")
-
-    def open_judgment(judgment_id: int | None, request: gr.Request) -> tuple[Any, ...]:
-        me = ctx.user(request).name
-        if judgment_id is None:
-            raise gr.Error("Pick one of your judgments in the list first.")
-        with shown_in_page("open that judgment"):
-            try:
-                judgment = ctx.store.judgment(int(judgment_id))
-            except NotFound as error:
-                raise gr.Error(str(error)) from error
-        if judgment.annotator != me or judgment.kind == "preference":
-            raise gr.Error(f"Judgment #{judgment_id} is not one of your ratings; pick one from the list.")
-        return form_values(OnScreen.of_judgment(judgment), known_tags, "")
-
-    def refresh_sidebar(request: gr.Request) -> tuple[str, Any]:
-        me = ctx.user(request).name
-        with shown_in_page("show your progress"):
-            return progress_text(ctx, me), gr.update(choices=recent_choices(ctx, me), value=None)
-
-    inputs = [on_screen, verdict, correction, tags, note]
-    sidebar = [progress, recent]
-    store_writes = writes(ctx.store)
-    loaded = on_page_load(show_next, [], form, api_name="label_next", **READS)
-    loaded.then(refresh_sidebar, [], sidebar, api_name="label_progress", **READS)
-    skipped = skip.click(skip_item, [on_screen], form, api_name="label_skip", **READS)
-    skipped.then(refresh_sidebar, [], sidebar, api_name="label_progress_after_skip", **READS)
-    submitted = submit.click(submit_and_next, inputs, form, api_name="label_submit", **store_writes)
-    submitted.then(refresh_sidebar, [], sidebar, api_name="label_progress_after_submit", **READS)
-    drafted = draft.click(save_draft, inputs, form, api_name="label_save_draft", **store_writes)
-    drafted.then(refresh_sidebar, [], sidebar, api_name="label_progress_after_draft", **READS)
-    reopen.click(open_judgment, [recent], form, api_name="label_open", **READS)
+def build(ctx: AppContext) -> LabelView:
+    """Render the Label tab and wire its events; each item event refreshes the sidebar after it."""
+    view = render()
+    form, answer = view.form, view.answer
+    loaded = listen(page_load(), show_next, ctx, view, [], form, api_name="label_next", access="read")
+    skipped = listen(view.skip.click, skip, ctx, view, [view.on_screen], form, api_name="label_skip", access="read")
+    submitted = listen(view.submit.click, submit, ctx, view, answer, form, api_name="label_submit", access="write")
+    drafted = listen(view.draft.click, save_draft, ctx, view, answer, form, api_name="label_save_draft", access="write")
+    for event, name in (
+        (loaded, "label_progress"),
+        (skipped, "label_progress_after_skip"),
+        (submitted, "label_progress_after_submit"),
+        (drafted, "label_progress_after_draft"),
+    ):
+        listen(event.then, sidebar, ctx, view, [], view.sidebar, api_name=name, access="read")
+    listen(view.reopen.click, reopen, ctx, view, [view.recent], form, api_name="label_open", access="read")
+    return view

@@ -7,14 +7,15 @@ count can support, and every new probe near a training prompt is flagged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from feedback_ui.concurrency import writes
+from feedback_ui.auth import authorize
 from feedback_ui.context import AppContext
 from feedback_ui.coverage import coverage
-from feedback_ui.page import on_page_load
+from feedback_ui.events import Outputs, listen, page_load
 from feedback_ui.probe_writing import Added, ProbeInputError, add_probes, parse_probe_lines
 from store import Probe, StoreError
 
@@ -68,22 +69,85 @@ def _summary(result: Added) -> str:
     return "\n".join(lines)
 
 
-def build_probes_tab(ctx: AppContext) -> None:
-    """Render the Probes tab inside the caller's `gr.Tab`."""
+@dataclass(frozen=True)
+class ProbesView:
+    """The Probes tab's components."""
+
+    suite: gr.Dropdown
+    show_suite: gr.Button
+    prompt: gr.Textbox
+    target: gr.Textbox
+    foil: gr.Textbox
+    kind: gr.Radio
+    relation: gr.Textbox
+    add: gr.Button
+    lines: gr.Textbox
+    add_lines: gr.Button
+    message: gr.Markdown
+    coverage: gr.Dataframe
+    probes: gr.Dataframe
+
+
+def _suite_outputs(ctx: AppContext, view: ProbesView, name: str, **suite: Any) -> Outputs:
+    probes, cover = suite_tables(ctx, name)
+    return {view.suite: gr.update(choices=ctx.store.probe_suites(), **suite), view.coverage: cover, view.probes: probes}
+
+
+def show(ctx: AppContext, view: ProbesView, name: str, request: gr.Request) -> Outputs:
+    """The suite's coverage and probes."""
+    authorize(ctx.store, request)
+    return _suite_outputs(ctx, view, name)
+
+
+def list_suites(ctx: AppContext, view: ProbesView, request: gr.Request) -> Outputs:
+    """The suites to pick from, read when the page loads, so suites written since the app started are listed."""
+    authorize(ctx.store, request)
+    return {view.suite: gr.update(choices=ctx.store.probe_suites())}
+
+
+def _store_probes(ctx: AppContext, view: ProbesView, name: str, rows: list[dict[str, Any]], author: str) -> Outputs:
+    if not (name or "").strip():
+        raise gr.Error("Name the suite first (pick one or type a new name).")
+    try:
+        result = add_probes(ctx.store, name.strip(), rows, author)
+    except (ProbeInputError, StoreError) as error:
+        raise gr.Error(str(error)) from error
+    return {view.message: _summary(result), **_suite_outputs(ctx, view, result.suite.name, value=result.suite.name)}
+
+
+def add_one(
+    ctx: AppContext, view: ProbesView, name: str, prompt: str, target: str, foil: str, kind: str, relation: str,
+    request: gr.Request,
+) -> Outputs:  # fmt: skip
+    """Add the probe written in the form, and clear the form's texts."""
+    author = authorize(ctx.store, request).name
+    row = {"prompt": prompt, "target": target, "foil": foil, "kind": kind}
+    if relation.strip():
+        row["relation"] = relation.strip()
+    return {**_store_probes(ctx, view, name, [row], author), view.prompt: "", view.target: "", view.foil: ""}
+
+
+def add_pasted(ctx: AppContext, view: ProbesView, name: str, text: str, request: gr.Request) -> Outputs:
+    """Add the pasted JSONL probes, and clear the pasted text."""
+    author = authorize(ctx.store, request).name
+    try:
+        rows = parse_probe_lines(text)
+    except ProbeInputError as error:
+        raise gr.Error(str(error)) from error
+    return {**_store_probes(ctx, view, name, rows, author), view.lines: ""}
+
+
+def render() -> ProbesView:
+    """The tab's components, laid out inside the caller's `gr.Tab`."""
     gr.Markdown(
         "## Probes\nState up front what an edit must change (`edit`, `paraphrase`, `leak`) and what it must "
         "not touch (`control`). The app decides which probes are held out for testing."
     )
     with gr.Row():
         suite = gr.Dropdown(
-            label="Suite",
-            choices=ctx.store.probe_suites(),
-            allow_custom_value=True,
-            interactive=True,
-            scale=3,
-            elem_id="probes-suite",
+            label="Suite", choices=[], allow_custom_value=True, interactive=True, scale=3, elem_id="probes-suite"
         )
-        refresh = gr.Button("Show suite", scale=1, elem_id="probes-show")
+        show_suite = gr.Button("Show suite", scale=1, elem_id="probes-show")
     with gr.Tab("Write one"):
         with gr.Row():
             prompt = gr.Textbox(label="Prompt", placeholder="The dog says", scale=3, elem_id="probes-prompt")
@@ -99,57 +163,32 @@ def build_probes_tab(ctx: AppContext) -> None:
             lines=6,
             elem_id="probes-jsonl",
         )
-        add_many = gr.Button("Add probes", variant="primary", elem_id="probes-add-jsonl")
+        add_lines = gr.Button("Add probes", variant="primary", elem_id="probes-add-jsonl")
     message = gr.Markdown(elem_id="probes-message")
     gr.Markdown("### Test probes per kind, and the strictest gate a perfect score on them can pass")
     coverage_table = gr.Dataframe(headers=COVERAGE_COLUMNS, interactive=False, wrap=True, elem_id="probes-coverage")
     probes_table = gr.Dataframe(
         headers=PROBE_COLUMNS, interactive=False, wrap=True, label="Probes", elem_id="probes-table"
     )
+    return ProbesView(
+        suite, show_suite, prompt, target, foil, kind, relation, add, lines, add_lines, message,
+        coverage_table, probes_table,
+    )  # fmt: skip
 
-    def show(name: str, request: gr.Request) -> tuple[dict[str, Any], list[list[str]], list[list[str]]]:
-        ctx.user(request)
-        probes, cover = suite_tables(ctx, name)
-        return gr.update(choices=ctx.store.probe_suites()), cover, probes
 
-    def list_suites(request: gr.Request) -> dict[str, Any]:
-        ctx.user(request)
-        return gr.update(choices=ctx.store.probe_suites())
-
-    def store_probes(
-        name: str, rows: list[dict[str, Any]], request: gr.Request
-    ) -> tuple[str, dict[str, Any], list[list[str]], list[list[str]]]:
-        author = ctx.user(request).name
-        if not (name or "").strip():
-            raise gr.Error("Name the suite first (pick one or type a new name).")
-        try:
-            result = add_probes(ctx.store, name.strip(), rows, author)
-        except (ProbeInputError, StoreError) as error:
-            raise gr.Error(str(error)) from error
-        probes, cover = suite_tables(ctx, result.suite.name)
-        return _summary(result), gr.update(choices=ctx.store.probe_suites(), value=result.suite.name), cover, probes
-
-    def add_one(
-        name: str, prompt: str, target: str, foil: str, kind: str, relation: str, request: gr.Request
-    ) -> tuple[Any, ...]:
-        row = {"prompt": prompt, "target": target, "foil": foil, "kind": kind}
-        if relation.strip():
-            row["relation"] = relation.strip()
-        return *store_probes(name, [row], request), "", "", ""
-
-    def add_pasted(name: str, text: str, request: gr.Request) -> tuple[Any, ...]:
-        ctx.user(request)
-        try:
-            rows = parse_probe_lines(text)
-        except ProbeInputError as error:
-            raise gr.Error(str(error)) from error
-        return *store_probes(name, rows, request), ""
-
-    outputs = [message, suite, coverage_table, probes_table]
-    refresh.click(show, [suite], [suite, coverage_table, probes_table], api_name="probes_show")
-    suite.select(show, [suite], [suite, coverage_table, probes_table], api_name="probes_select")
-    store_writes = writes(ctx.store)
-    added = [*outputs, prompt, target, foil]
-    add.click(add_one, [suite, prompt, target, foil, kind, relation], added, api_name="probes_add", **store_writes)
-    add_many.click(add_pasted, [suite, lines], [*outputs, lines], api_name="probes_add_jsonl", **store_writes)
-    on_page_load(list_suites, [], [suite], api_name="probes_suites")  # suites written since the app started
+def build(ctx: AppContext) -> ProbesView:
+    """Render the Probes tab and wire its events."""
+    view = render()
+    tables, suite = [view.suite, view.coverage, view.probes], [view.suite]
+    form = [view.suite, view.prompt, view.target, view.foil, view.kind, view.relation]
+    added = [view.message, *tables]  # in the order gradio_client callers get them, then the fields cleared
+    cleared = [view.prompt, view.target, view.foil]
+    listen(view.show_suite.click, show, ctx, view, suite, tables, api_name="probes_show", access="read")
+    listen(view.suite.select, show, ctx, view, suite, tables, api_name="probes_select", access="read")
+    listen(view.add.click, add_one, ctx, view, form, [*added, *cleared], api_name="probes_add", access="write")
+    listen(
+        view.add_lines.click, add_pasted, ctx, view, [view.suite, view.lines], [*added, view.lines],
+        api_name="probes_add_jsonl", access="write",
+    )  # fmt: skip
+    listen(page_load(), list_suites, ctx, view, [], suite, api_name="probes_suites", access="read")
+    return view

@@ -8,16 +8,19 @@ its scripts cannot reach the app, and every text in it was escaped when it was r
 from __future__ import annotations
 
 import html
-from typing import Any
+from dataclasses import dataclass
 
 import gradio as gr
 
 from editing.report import render_comparison_html
+from editing.vocab import status_label
+from feedback_ui.auth import authorize
 from feedback_ui.context import AppContext
+from feedback_ui.events import Outputs, listen, page_load
 from feedback_ui.followup import ReportUnavailable, report_folder, run_report, send_to_labelling
-from feedback_ui.page import on_page_load
 from store import EditRun, StoreError
 from store.catalog import run_verdict
+from store.labelling import followup_tags
 
 RUN_COLUMNS = ["run", "name", "status", "verdict", "gates", "version", "current", "finished"]
 
@@ -39,7 +42,7 @@ def run_rows(ctx: AppContext) -> list[list[str]]:
     current = ctx.store.current_model_version()
     rows = []
     for run in ctx.store.runs(limit=200):
-        verdict = run_verdict(run.metrics) or ""
+        verdict = status_label(run_verdict(run.metrics))
         is_current = current is not None and run.result_version_id == current.id
         rows.append(
             [
@@ -65,8 +68,88 @@ def _run(ctx: AppContext, run_id: str | int | None) -> EditRun:
         raise gr.Error(f"There is no run {run_id!r}.") from error
 
 
-def build_reports_tab(ctx: AppContext) -> None:
-    """Render the Reports tab inside the caller's `gr.Tab`."""
+@dataclass(frozen=True)
+class ReportsView:
+    """The Reports tab's components."""
+
+    refresh: gr.Button
+    runs: gr.Dataframe
+    chosen: gr.Dropdown
+    other: gr.Dropdown
+    open_report: gr.Button
+    compare: gr.Button
+    promote: gr.Button
+    followup: gr.Button
+    message: gr.Markdown
+    report: gr.HTML
+
+
+def list_runs(ctx: AppContext, view: ReportsView, request: gr.Request) -> Outputs:
+    """The runs table, and the runs to pick from."""
+    authorize(ctx.store, request)
+    rows = run_rows(ctx)
+    ids = [row[0] for row in rows]
+    return {view.runs: rows, view.chosen: gr.update(choices=ids), view.other: gr.update(choices=ids)}
+
+
+def show(ctx: AppContext, view: ReportsView, run_id: str, request: gr.Request) -> Outputs:
+    """The run's report, embedded."""
+    authorize(ctx.store, request)
+    run = _run(ctx, run_id)
+    try:
+        page = (report_folder(run, ctx.reports_dir) / "report.html").read_text(encoding="utf-8")
+    except ReportUnavailable as error:
+        raise gr.Error(str(error)) from error
+    return {view.report: embedded(page), view.message: f"Report of run {run.id} ({run.name or 'unnamed'})."}
+
+
+def compare(ctx: AppContext, view: ReportsView, run_a: str, run_b: str, request: gr.Request) -> Outputs:
+    """Two runs' reports compared, embedded."""
+    authorize(ctx.store, request)
+    a, b = _run(ctx, run_a), _run(ctx, run_b)
+    try:
+        page = render_comparison_html(run_report(a, ctx.reports_dir), run_report(b, ctx.reports_dir))
+    except ReportUnavailable as error:
+        raise gr.Error(str(error)) from error
+    return {view.report: embedded(page), view.message: f"Run {a.id} compared with run {b.id}."}
+
+
+def promote(ctx: AppContext, view: ReportsView, run_id: str, request: gr.Request) -> Outputs:
+    """Make the run's version the one annotators label."""
+    admin = authorize(ctx.store, request, "admin")
+    run = _run(ctx, run_id)
+    if run.status != "succeeded" or run.result_version_id is None:
+        raise gr.Error(
+            f"Run {run.id} is {run.status} and made no model version; only a succeeded run's can be promoted."
+        )
+    try:  # the ledger's rule: a rejected version is refused, as `nudge promote` refuses it
+        version = ctx.store.promote_version(run.result_version_id, by=admin.name)
+    except StoreError as error:
+        raise gr.Error(str(error)) from error
+    return {
+        view.message: f"Model version {version.id} (from run {run.id}) is now current: "
+        "annotators label its outputs next.",
+        view.runs: run_rows(ctx),
+    }
+
+
+def send_followup(ctx: AppContext, view: ReportsView, run_id: str, request: gr.Request) -> Outputs:
+    """Queue the prompts the run's report flags, with its version's outputs, for labelling."""
+    authorize(ctx.store, request, "admin")
+    run = _run(ctx, run_id)
+    try:
+        made = send_to_labelling(ctx.store, run, ctx.reports_dir, ctx.models)
+    except (ReportUnavailable, StoreError) as error:
+        raise gr.Error(str(error)) from error
+    tags = " and ".join(f"`{tag}`" for tag in followup_tags(run.id))
+    return {
+        view.message: f"Queued {len(made)} output(s) of model version {run.result_version_id} for labelling "
+        f"(prompts tagged {tags})."
+    }
+
+
+def render() -> ReportsView:
+    """The tab's components, laid out inside the caller's `gr.Tab`."""
     gr.Markdown("## Reports")
     refresh = gr.Button("Refresh runs", elem_id="reports-refresh")
     runs = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, wrap=True, label="Edit runs", elem_id="reports-runs")
@@ -77,67 +160,31 @@ def build_reports_tab(ctx: AppContext) -> None:
         )
     with gr.Row():
         open_report = gr.Button("Open report", variant="primary", elem_id="reports-open")
-        compare = gr.Button("Compare the two runs", elem_id="reports-compare")
-        promote = gr.Button("Promote its version (admin)", elem_id="reports-promote")
+        compare_button = gr.Button("Compare the two runs", elem_id="reports-compare")
+        promote_button = gr.Button("Promote its version (admin)", elem_id="reports-promote")
         followup = gr.Button("Send leaks to labelling (admin)", elem_id="reports-followup")
     message = gr.Markdown(elem_id="reports-message")
     report = gr.HTML(elem_id="reports-report")
+    return ReportsView(
+        refresh, runs, chosen, other, open_report, compare_button, promote_button, followup, message, report
+    )
 
-    def list_runs(request: gr.Request) -> tuple[list[list[str]], dict[str, Any], dict[str, Any]]:
-        ctx.user(request)
-        rows = run_rows(ctx)
-        ids = [row[0] for row in rows]
-        return rows, gr.update(choices=ids), gr.update(choices=ids)
 
-    def show(run_id: str, request: gr.Request) -> tuple[str, str]:
-        ctx.user(request)
-        run = _run(ctx, run_id)
-        try:
-            page = (report_folder(run, ctx.reports_dir) / "report.html").read_text(encoding="utf-8")
-        except ReportUnavailable as error:
-            raise gr.Error(str(error)) from error
-        return embedded(page), f"Report of run {run.id} ({run.name or 'unnamed'})."
-
-    def show_comparison(run_a: str, run_b: str, request: gr.Request) -> tuple[str, str]:
-        ctx.user(request)
-        a, b = _run(ctx, run_a), _run(ctx, run_b)
-        try:
-            page = render_comparison_html(run_report(a, ctx.reports_dir), run_report(b, ctx.reports_dir))
-        except ReportUnavailable as error:
-            raise gr.Error(str(error)) from error
-        return embedded(page), f"Run {a.id} compared with run {b.id}."
-
-    def make_current(run_id: str, request: gr.Request) -> tuple[str, list[list[str]]]:
-        admin = ctx.user(request, "admin")
-        run = _run(ctx, run_id)
-        if run.status != "succeeded" or run.result_version_id is None:
-            raise gr.Error(
-                f"Run {run.id} is {run.status} and made no model version; only a succeeded run's can be promoted."
-            )
-        try:  # the ledger's rule: a rejected version is refused, as `nudge promote` refuses it
-            version = ctx.store.promote_version(run.result_version_id, by=admin.name)
-        except StoreError as error:
-            raise gr.Error(str(error)) from error
-        return (
-            f"Model version {version.id} (from run {run.id}) is now current: annotators label its outputs next.",
-            run_rows(ctx),
-        )
-
-    def queue_followup(run_id: str, request: gr.Request) -> str:
-        ctx.user(request, "admin")
-        run = _run(ctx, run_id)
-        try:
-            made = send_to_labelling(ctx.store, run, ctx.reports_dir, ctx.models)
-        except ReportUnavailable as error:
-            raise gr.Error(str(error)) from error
-        return (
-            f"Queued {len(made)} output(s) of model version {run.result_version_id} for labelling "
-            f"(prompts tagged `followup` and `run-{run.id}`)."
-        )
-
-    refresh.click(list_runs, None, [runs, chosen, other], api_name="reports_list")
-    on_page_load(list_runs, [], [runs, chosen, other], api_name="reports_list_on_load")
-    open_report.click(show, [chosen], [report, message], api_name="reports_open")
-    compare.click(show_comparison, [chosen, other], [report, message], api_name="reports_compare")
-    promote.click(make_current, [chosen], [message, runs], api_name="reports_promote")
-    followup.click(queue_followup, [chosen], [message], api_name="reports_send_to_labelling")
+def build(ctx: AppContext) -> ReportsView:
+    """Render the Reports tab and wire its events."""
+    view = render()
+    run_list, shown, chosen = [view.runs, view.chosen, view.other], [view.report, view.message], [view.chosen]
+    listen(view.refresh.click, list_runs, ctx, view, [], run_list, api_name="reports_list", access="read")
+    listen(page_load(), list_runs, ctx, view, [], run_list, api_name="reports_list_on_load", access="read")
+    listen(view.open_report.click, show, ctx, view, chosen, shown, api_name="reports_open", access="read")
+    listen(
+        view.compare.click, compare, ctx, view, [view.chosen, view.other], shown, api_name="reports_compare",
+        access="read",
+    )  # fmt: skip
+    promoted = [view.message, view.runs]
+    listen(view.promote.click, promote, ctx, view, chosen, promoted, api_name="reports_promote", access="write")
+    listen(
+        view.followup.click, send_followup, ctx, view, chosen, [view.message], api_name="reports_send_to_labelling",
+        access="write",
+    )  # fmt: skip
+    return view

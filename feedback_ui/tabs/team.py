@@ -7,16 +7,16 @@ request is refused. Tables are plain text cells, so names, prompts and notes sho
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 import gradio as gr
 
-from feedback_ui.concurrency import writes
+from feedback_ui.auth import authorize
 from feedback_ui.context import AppContext
 from feedback_ui.errors import shown_in_page
-from feedback_ui.page import on_page_load
-from store import Judgment
+from feedback_ui.events import Outputs, listen, page_load
+from store import Annotator, Judgment, Store
 from store.stats import agreement_units, unit_and_label
 
 PEOPLE_COLUMNS = ["name", "role", "active", "can log in", "submitted", "drafts", "to go", "last activity"]
@@ -107,8 +107,127 @@ def dispute_details(judgments: list[Judgment]) -> str:
     return "\n\n".join(parts)
 
 
-def build_team_tab(ctx: AppContext) -> None:
-    """Render the Team tab inside the caller's `gr.Tab`."""
+@dataclass(frozen=True)
+class TeamView:
+    """The Team tab's components."""
+
+    people: gr.Dataframe
+    refresh: gr.Button
+    name: gr.Textbox
+    role: gr.Radio
+    password: gr.Textbox
+    add: gr.Button
+    disable: gr.Button
+    enable: gr.Button
+    reset: gr.Button
+    account_status: gr.Markdown
+    family: gr.Radio
+    agreement: gr.Dataframe
+    dispute_tag: gr.Dropdown
+    disputed: gr.Dataframe
+    details: gr.Textbox
+
+
+def overview(ctx: AppContext, view: TeamView, chosen_family: str, tag: str, request: gr.Request) -> Outputs:
+    """People with their progress, agreement per tag, and the disputed items of `tag`."""
+    authorize(ctx.store, request, "admin")
+    with shown_in_page("load the team overview"):
+        tags = [ALL_TAGS, *judgment_tags(ctx, chosen_family)]
+        tag = tag if tag in tags else ALL_TAGS
+        return {
+            view.people: people_rows(ctx),
+            view.agreement: agreement_rows(ctx, chosen_family),
+            view.dispute_tag: gr.update(choices=tags, value=tag),
+            view.disputed: dispute_rows(disputes(ctx, chosen_family, tag)),
+        }
+
+
+def overview_on_load(ctx: AppContext, view: TeamView, chosen_family: str, tag: str, request: gr.Request) -> Outputs:
+    """The overview for an admin; an annotator's page shows no team data, and no error either."""
+    if authorize(ctx.store, request).role != "admin":
+        return {view.people: [], view.agreement: [], view.dispute_tag: gr.update(), view.disputed: []}
+    return overview(ctx, view, chosen_family, tag, request)
+
+
+AccountChange = Callable[[Store, Annotator, str, str, str], str]  # (store, admin, name, role, password) -> what it did
+
+
+def _change_account(
+    ctx: AppContext, view: TeamView, request: gr.Request, action: str, change: AccountChange, who: str | None,
+    role: str, password: str,
+) -> Outputs:  # fmt: skip
+    """The admin behind `request` applies `change` to the account named `who`; Could not {action} it, otherwise."""
+    admin = authorize(ctx.store, request, "admin")
+    who = (who or "").strip()
+    if not who:
+        raise gr.Error("Type the account's name first.")
+    with shown_in_page(f"{action} {who!r}"):
+        done = change(ctx.store, admin, who, role, password)
+        return {view.people: people_rows(ctx), view.password: "", view.account_status: done}
+
+
+def _add(store: Store, admin: Annotator, name: str, role: str, password: str) -> str:
+    if not password:
+        raise gr.Error("Give the new account a password (8 characters or more).")
+    store.add_annotator(name, role, password)
+    return f"Added {role} {name}."
+
+
+def _disable(store: Store, admin: Annotator, name: str, role: str, password: str) -> str:
+    if name == admin.name:
+        raise gr.Error("You cannot disable your own account; ask another admin.")
+    store.disable_annotator(name)
+    return f"Disabled {name}: their next action is refused."
+
+
+def _enable(store: Store, admin: Annotator, name: str, role: str, password: str) -> str:
+    store.enable_annotator(name)
+    return f"Enabled {name}."
+
+
+def _reset(store: Store, admin: Annotator, name: str, role: str, password: str) -> str:
+    if not password:
+        raise gr.Error("Type the new password first.")
+    store.annotator(name)
+    store.set_password(name, password)
+    return f"Set a new password for {name}."
+
+
+def add_user(ctx: AppContext, view: TeamView, who: str, role: str, password: str, request: gr.Request) -> Outputs:
+    """Add an account with `role` and `password`."""
+    return _change_account(ctx, view, request, "add", _add, who, role, password)
+
+
+def disable_user(ctx: AppContext, view: TeamView, who: str, role: str, password: str, request: gr.Request) -> Outputs:
+    """Disable an account (not my own): its next action is refused."""
+    return _change_account(ctx, view, request, "disable", _disable, who, role, password)
+
+
+def enable_user(ctx: AppContext, view: TeamView, who: str, role: str, password: str, request: gr.Request) -> Outputs:
+    """Enable a disabled account."""
+    return _change_account(ctx, view, request, "enable", _enable, who, role, password)
+
+
+def reset_password(ctx: AppContext, view: TeamView, who: str, role: str, password: str, request: gr.Request) -> Outputs:
+    """Set a new password for an account."""
+    return _change_account(ctx, view, request, "reset the password of", _reset, who, role, password)
+
+
+def show_dispute(
+    ctx: AppContext, view: TeamView, chosen_family: str, tag: str, event: gr.SelectData, request: gr.Request
+) -> Outputs:
+    """The judgments of the disputed item clicked in the table."""
+    authorize(ctx.store, request, "admin")
+    with shown_in_page("show that item"):
+        items = list(disputes(ctx, chosen_family, tag).values())
+    row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+    if not 0 <= row < len(items):
+        raise gr.Error("That item is no longer disputed; press Refresh.")
+    return {view.details: dispute_details(items[row])}
+
+
+def render() -> TeamView:
+    """The tab's components, laid out inside the caller's `gr.Tab`."""
     gr.Markdown("Admins only: accounts, progress and agreement.")
     people = gr.Dataframe(headers=PEOPLE_COLUMNS, interactive=False, label="People", elem_id="team-people")
     refresh = gr.Button("Refresh", elem_id="team-refresh")
@@ -136,74 +255,28 @@ def build_team_tab(ctx: AppContext) -> None:
         headers=DISPUTE_COLUMNS, interactive=False, label="Items annotators disagree on (click one)", wrap=True
     )
     details = gr.Textbox(label="Their judgments", interactive=False, lines=8, elem_id="team-details")
+    return TeamView(
+        people, refresh, name, role, password, add, disable, enable, reset, account_status, family, agreement,
+        dispute_tag, disputed, details,
+    )  # fmt: skip
 
-    def overview(chosen_family: str, tag: str, request: gr.Request) -> tuple[Any, ...]:
-        ctx.user(request, "admin")
-        with shown_in_page("load the team overview"):
-            tags = [ALL_TAGS, *judgment_tags(ctx, chosen_family)]
-            tag = tag if tag in tags else ALL_TAGS
-            return (
-                people_rows(ctx),
-                agreement_rows(ctx, chosen_family),
-                gr.update(choices=tags, value=tag),
-                dispute_rows(disputes(ctx, chosen_family, tag)),
-            )
 
-    def account_action(action: str) -> Any:
-        def act(who: str, new_role: str, new_password: str, request: gr.Request) -> tuple[Any, ...]:
-            admin = ctx.user(request, "admin")
-            who = (who or "").strip()
-            if not who:
-                raise gr.Error("Type the account's name first.")
-            with shown_in_page(f"{action} {who!r}"):
-                if action == "add":
-                    if not new_password:
-                        raise gr.Error("Give the new account a password (8 characters or more).")
-                    ctx.store.add_annotator(who, new_role, new_password)
-                    done = f"Added {new_role} {who}."
-                elif action == "disable":
-                    if who == admin.name:
-                        raise gr.Error("You cannot disable your own account; ask another admin.")
-                    ctx.store.disable_annotator(who)
-                    done = f"Disabled {who}: their next action is refused."
-                elif action == "enable":
-                    ctx.store.enable_annotator(who)
-                    done = f"Enabled {who}."
-                else:
-                    if not new_password:
-                        raise gr.Error("Type the new password first.")
-                    ctx.store.annotator(who)
-                    ctx.store.set_password(who, new_password)
-                    done = f"Set a new password for {who}."
-            return people_rows(ctx), "", done
-
-        return act
-
-    def show_dispute(chosen_family: str, tag: str, event: gr.SelectData, request: gr.Request) -> str:
-        ctx.user(request, "admin")
-        with shown_in_page("show that item"):
-            items = list(disputes(ctx, chosen_family, tag).values())
-        row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
-        if not 0 <= row < len(items):
-            raise gr.Error("That item is no longer disputed; press Refresh.")
-        return dispute_details(items[row])
-
-    def overview_on_load(chosen_family: str, tag: str, request: gr.Request) -> tuple[Any, ...]:
-        if ctx.user(request).role != "admin":
-            return [], [], gr.update(), []  # an annotator's page shows no team data, and no error either
-        return overview(chosen_family, tag, request)
-
-    outputs = [people, agreement, dispute_tag, disputed]
-    on_page_load(overview_on_load, [family, dispute_tag], outputs, api_name="team_overview")
-    refresh.click(overview, [family, dispute_tag], outputs, api_name="team_refresh")
-    family.change(overview, [family, dispute_tag], outputs, api_name="team_family")
-    dispute_tag.select(overview, [family, dispute_tag], outputs, api_name="team_tag")
-    for button, action in ((add, "add"), (disable, "disable"), (enable, "enable"), (reset, "reset the password of")):
-        button.click(
-            account_action(action),
-            [name, role, password],
-            [people, password, account_status],
-            api_name=f"team_{action.split()[0]}",
-            **writes(ctx.store),
-        )
-    disputed.select(show_dispute, [family, dispute_tag], details, api_name="team_dispute")
+def build(ctx: AppContext) -> TeamView:
+    """Render the Team tab and wire its events."""
+    view = render()
+    chosen, shown = [view.family, view.dispute_tag], [view.people, view.agreement, view.dispute_tag, view.disputed]
+    listen(page_load(), overview_on_load, ctx, view, chosen, shown, api_name="team_overview", access="read")
+    listen(view.refresh.click, overview, ctx, view, chosen, shown, api_name="team_refresh", access="read")
+    listen(view.family.change, overview, ctx, view, chosen, shown, api_name="team_family", access="read")
+    listen(view.dispute_tag.select, overview, ctx, view, chosen, shown, api_name="team_tag", access="read")
+    account, changed = [view.name, view.role, view.password], [view.people, view.password, view.account_status]
+    for button, handler, name in (
+        (view.add, add_user, "team_add"),
+        (view.disable, disable_user, "team_disable"),
+        (view.enable, enable_user, "team_enable"),
+        (view.reset, reset_password, "team_reset"),
+    ):
+        listen(button.click, handler, ctx, view, account, changed, api_name=name, access="write")
+    details = [view.details]
+    listen(view.disputed.select, show_dispute, ctx, view, chosen, details, api_name="team_dispute", access="read")
+    return view

@@ -38,9 +38,9 @@ def test_a_run_with_no_gate_judged_is_listed_as_no_gates_not_pass(store: Store) 
     base = store.ensure_base_version("toyworld")
     run_id = store.create_run({}, "spec", "data", 0, base_version_id=base.id)
     store.mark_run(run_id, "running")
-    unjudged = {"verdict": {"status": "pass", "passed": True, "gates": [], "contaminated": False}}
+    unjudged = {"verdict": {"status": "none", "passed": True, "gates": [], "contaminated": False}}
     version = store.finish_run(run_id, base.id, f"adapters/{run_id}", SHA, unjudged, passed=True)
-    assert {v.id: v for v in store.model_versions()}[version.id].verdict == "no gates"
+    assert {v.id: v for v in store.model_versions()}[version.id].verdict == "none"  # listed as "no gates"
 
 
 def test_a_rejected_version_cannot_be_built_on_or_promoted_without_accept_failed(store: Store) -> None:
@@ -121,6 +121,7 @@ def test_migration_0004_keeps_existing_versions_accepted_and_steps_back(empty_ur
             "accepted",
             False,
         )
+    migrate.upgrade(engine)  # `check` compares the models with the newest schema
     migrate.check(engine)
     migrate.downgrade(engine, "0003")
     inspector = sa.inspect(engine)

@@ -1,30 +1,47 @@
-"""App fixtures: a fresh workspace with the toy model and three accounts, the app served on a free
-loopback port, gradio_client sessions, and a headless Chromium driven by Playwright.
+"""App fixtures: a fresh workspace with the toy model and three accounts, the app built in-process for
+calling its handlers, the dog-cat edit launched once per session from the Edit tab, the app served on
+a free loopback port with gradio_client sessions, and a headless Chromium driven by Playwright.
 
-Browser tests skip only when Chromium is absent and CI is unset; under CI=true they fail.
-Store-facing tests use `any_backend_env`, which runs on SQLite and on PostgreSQL (NUDGE_TEST_PG).
+Most tests call the handlers (`ui`, `as_user`); browser and gradio_client tests cover what only a
+server or a page shows. Browser tests skip only when Chromium is absent and CI is unset; under
+CI=true they fail. Store-facing tests use `any_backend_env`, which runs on SQLite and on PostgreSQL
+(NUDGE_TEST_PG).
 """
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
+import signal
 import socket
+import sqlite3
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gradio as gr
 import pytest
 import sqlalchemy as sa
 
 from editing.generation import ModelCache
+from editing.toyworld.paths import EXAMPLES
+from editing.workspace import TOYWORLD_MODEL_NAME
+from feedback_ui.app import Tabs, build
+from feedback_ui.context import AppContext
+from feedback_ui.tabs import edit
 from store import Store
+from store.workspace import using_workspace
 from tests.store.conftest import pg_server_url, schema_url
 
 DATA = Path(__file__).resolve().parents[2] / "editing" / "toyworld" / "data"
 TOY_PROMPTS = DATA / "prompts.jsonl"
+DEMO_FEEDBACK = DATA / "demo_feedback.jsonl"
+EXAMPLE_SPEC = EXAMPLES / "dog-cat-swap.yaml"
 PASSWORDS = {"admin": "quartz lantern 9f3kq", "alice": "copper meadow 4k2mz", "bob": "velvet harbor 7q1zx"}
 ROLES = {"admin": "admin", "alice": "annotator", "bob": "annotator"}
 
@@ -82,6 +99,136 @@ def any_backend_env(request: pytest.FixtureRequest, toyworld_workspace: Path) ->
         engine.dispose()
 
 
+def as_user(name: str | None) -> gr.Request:
+    """The request of `name`'s logged-in session (None: nobody logged in), as Gradio hands it to a handler."""
+    return gr.Request(username=name)
+
+
+def value(update: object) -> object:
+    """What a component shows: a handler's value, or the value of its gr.update."""
+    return update["value"] if isinstance(update, dict) else update
+
+
+@dataclass
+class InProcessApp:
+    """The app built in-process over `env`'s workspace; tests call its handlers with `ctx` and a tab of `tabs`."""
+
+    env: UiEnv
+    ctx: AppContext
+    app: gr.Blocks
+    tabs: Tabs
+
+    @property
+    def store(self) -> Store:
+        return self.env.store
+
+
+def built(env: UiEnv, models: ModelCache) -> InProcessApp:
+    ctx = AppContext(env.store, env.home, models=models)
+    app, tabs = build(ctx)
+    return InProcessApp(env, ctx, app, tabs)
+
+
+@pytest.fixture
+def ui(ui_env: UiEnv, model_cache: ModelCache) -> InProcessApp:
+    """The app over a fresh SQLite workspace, built in-process."""
+    return built(ui_env, model_cache)
+
+
+@pytest.fixture
+def any_backend_ui(any_backend_env: UiEnv, model_cache: ModelCache) -> InProcessApp:
+    """The app built in-process, on SQLite and on PostgreSQL."""
+    return built(any_backend_env, model_cache)
+
+
+EDIT_TIMEOUT_S = 900  # about 10 s on an idle machine; minutes when CI shares its cores
+
+
+@dataclass(frozen=True)
+class FinishedEdit:
+    """The dog-cat example edit, launched from the Edit tab's handlers over the demo feedback and watched to its end.
+
+    Its workspace keeps the adapter, the report and the job's files; tests that go on from the finished
+    run (report, follow-up, promote) each work on a copy of the store (`store_copy`), so they can change it.
+    """
+
+    home: Path
+    database: Path  # the store as the edit left it, never opened by a test
+    run_id: int
+    launched: str  # the Launch handler's message
+    plan: str  # the dry run it showed
+    second_launch: str  # what a second Launch said while the edit ran
+    captions: list[str]  # the progress captions the timer's handler showed, in order
+
+    def store_copy(self, folder: Path) -> str:
+        """The URL of a fresh copy of the finished store in `folder` (the workspace's folders stay shared)."""
+        path = folder / "nudge.db"
+        with sqlite3.connect(self.database) as source, sqlite3.connect(path) as copy:
+            source.backup(copy)
+        return f"sqlite:///{path}"
+
+
+def watch_edit(ctx: AppContext, view: edit.EditView) -> list[str]:
+    """The captions of the Edit tab's progress bar until the edit ends; fails fast if it fails."""
+    captions: list[str] = []
+    deadline = time.monotonic() + EDIT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        bar = edit.poll(ctx, view, as_user("admin"))[view.progress]
+        state, caption = re.search(r'data-state="(\w+)"', bar), re.search(r"<p>(.*?)</p>", bar)
+        assert state is not None and caption is not None, bar
+        if not captions or captions[-1] != html.unescape(caption.group(1)):
+            captions.append(html.unescape(caption.group(1)))
+        assert state.group(1) not in ("failed", "interrupted"), bar
+        if state.group(1) == "succeeded":
+            return captions
+        time.sleep(0.3)
+    raise AssertionError(f"the edit did not finish in {EDIT_TIMEOUT_S} s; progress seen: {captions}")
+
+
+@pytest.fixture(scope="session")
+def finished_edit(
+    tmp_path_factory: pytest.TempPathFactory, toyworld_dir: Path, model_cache: ModelCache
+) -> FinishedEdit:
+    """The one full edit of the UI tests, shared by every test that needs a finished run (about 10 s idle)."""
+    home = tmp_path_factory.mktemp("finished-edit")
+    (home / "models").mkdir()
+    (home / "models" / TOYWORLD_MODEL_NAME).symlink_to(toyworld_dir, target_is_directory=True)
+    url = f"sqlite:///{home / 'nudge.db'}"
+    with using_workspace(home), Store.init_db(url) as store:
+        seed(store)
+        store.import_judgments(DEMO_FEEDBACK, create_annotators=True)
+        ctx = AppContext(store, home, models=model_cache)
+        _, tabs = build(ctx)
+        view, spec = tabs.edit, EXAMPLE_SPEC.read_text(encoding="utf-8")
+        launched = edit.launch(ctx, view, spec, str(EXAMPLES), as_user("admin"))
+        finished = False
+        try:
+            with pytest.raises(gr.Error) as refused:
+                edit.launch(ctx, view, spec, str(EXAMPLES), as_user("admin"))
+            captions = watch_edit(ctx, view)
+            finished = True
+        finally:  # a failed or stuck edit must not leave its worker running after the tests
+            holder = ctx.edits.holder()
+            if not finished and holder is not None:
+                os.kill(holder["pid"], signal.SIGKILL)
+        [run] = store.runs()
+    pristine = home / "finished.db"
+    with sqlite3.connect(home / "nudge.db") as source, sqlite3.connect(pristine) as copy:
+        source.backup(copy)
+    message, plan = launched[view.message], launched[view.plan]
+    return FinishedEdit(home, pristine, run.id, message, plan, str(refused.value), captions)
+
+
+@pytest.fixture
+def edited_env(finished_edit: FinishedEdit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
+    """The edit's workspace over a fresh copy of the store it left, for one test to change."""
+    monkeypatch.setenv("NUDGE_HOME", str(finished_edit.home))
+    monkeypatch.delenv("NUDGE_DB", raising=False)
+    url = finished_edit.store_copy(tmp_path)
+    with Store.open(url) as store:
+        yield UiEnv(finished_edit.home, url, store)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -94,6 +241,7 @@ class LiveApp:
 
     url: str
     env: UiEnv
+    browser_contexts: list = field(default_factory=list)  # playwright BrowserContexts logged in to it
 
     @property
     def store(self) -> Store:
@@ -110,9 +258,12 @@ def launch(env: UiEnv, models: ModelCache) -> Iterator[LiveApp]:
 
     port = free_port()
     app = serve(env.home, port=port, db_url=env.db_url, block=False, models=models)
+    live = LiveApp(f"http://127.0.0.1:{port}/", env)
     try:
-        yield LiveApp(f"http://127.0.0.1:{port}/", env)
+        yield live
     finally:
+        for context in live.browser_contexts:  # an open page's event stream holds up the server's shutdown
+            context.close()
         app.close()
 
 
@@ -152,6 +303,7 @@ def browser():
 def login(browser, live: LiveApp, name: str, password: str | None = None):  # -> playwright Page
     """A new browser context logged in as `name`, on the app's first page (the Label tab)."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    live.browser_contexts.append(context)
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(live.url)

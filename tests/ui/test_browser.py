@@ -88,7 +88,12 @@ def test_compare_hides_the_sides_until_submit(browser, live_app: LiveApp) -> Non
 def test_wrong_password_is_refused_and_admin_sees_the_team(browser, live_app: LiveApp) -> None:
     page = login(browser, live_app, "alice", "wrong-password-1")
     page.get_by_text("Incorrect").first.wait_for()
+    assert live_app.store.failed_logins("alice") == 1  # the failed try is recorded
+    session = f"{live_app.url}gradio_api/token"  # the logged-in user behind this browser's cookie
+    assert page.request.get(session).json() == {"token": None, "user": None}  # no session was made
+    assert page.request.get(f"{live_app.url}config").status == 401
     admin = login(browser, live_app, "admin")
     admin.get_by_role("tab", name="Team").click()
     admin.locator("#team-people").get_by_text("alice").first.wait_for()
+    assert admin.request.get(session).json()["user"] == "admin"
     save_screenshot(admin, "team.png")

@@ -1,19 +1,24 @@
-"""The whole loop in a real browser: an admin launches the dog-cat edit from the Edit tab, watches it
-finish, opens its report, sends its leaks to labelling and promotes the version; an annotator's next
-item is then the new version's output. The database rows are checked after each step."""
+"""The whole loop in a real browser, from the session's dog-cat edit launched from the Edit tab: the admin
+sees the spec validated, its dry run and the finished edit's bar, opens its report, sends its leaks to
+labelling and promotes the version; an annotator's next item is then the new version's output. The
+database rows are checked after each step."""
 
 from __future__ import annotations
 
-import os
-import signal
-import time
+from collections.abc import Iterator
 
-from editing.probes import TOYWORLD_DATA
-from feedback_ui.edit_jobs import EditJobs
-from tests.ui.conftest import LiveApp, login, save_screenshot
+import pytest
 
-EDIT_TIMEOUT_S = 900  # about 10 s on an idle machine; minutes when CI shares its cores
+from editing.generation import ModelCache
+from tests.ui.conftest import FinishedEdit, LiveApp, UiEnv, launch, login, save_screenshot
+
 SLOW_MS = 300_000  # report, generation with the new adapter: seconds alone, minutes on a loaded machine
+
+
+@pytest.fixture
+def live_after_edit(edited_env: UiEnv, model_cache: ModelCache) -> Iterator[LiveApp]:
+    """The app served over a copy of the store the session's edit left, in the edit's workspace."""
+    yield from launch(edited_env, model_cache)
 
 
 def pick(page, dropdown: str, option: str) -> None:
@@ -21,51 +26,25 @@ def pick(page, dropdown: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def watch_edit(page) -> list[str]:
-    """The progress captions seen until the edit ends; fails fast if it fails or is interrupted."""
-    bar = page.locator("#edit-progress .edit-progress")
-    seen: list[str] = []
-    deadline = time.monotonic() + EDIT_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if bar.count():
-            state, caption = bar.get_attribute("data-state"), bar.inner_text()
-            if not seen or seen[-1] != caption:
-                seen.append(caption)
-            assert state not in ("failed", "interrupted"), caption
-            if state == "succeeded":
-                return seen
-        page.wait_for_timeout(500)
-    raise AssertionError(f"the edit did not finish in {EDIT_TIMEOUT_S} s; progress seen: {seen}")
-
-
-def test_admin_edits_reports_follows_up_and_promotes_then_an_annotator_labels_the_new_version(
-    browser, live_app: LiveApp
+def test_admin_reads_the_edit_reports_follows_up_and_promotes_then_an_annotator_labels_the_new_version(
+    browser, live_after_edit: LiveApp, finished_edit: FinishedEdit
 ) -> None:
-    store, home = live_app.store, live_app.env.home
-    store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
-    admin = login(browser, live_app, "admin")
+    live = live_after_edit
+    store = live.store
+    run = store.run(finished_edit.run_id)
+    admin = login(browser, live, "admin")
 
-    # Edit: pick the example, see it validated, launch it, watch the bar to the end
+    # Edit: pick the example, see it validated and its dry run; the bar shows the edit launched from this tab
     admin.get_by_role("tab", name="Edit").click()
     pick(admin, "#edit-spec", "examples/dog-cat-swap.yaml")
     admin.locator("#edit-load").click()
     admin.locator("#edit-validity").get_by_text("valid spec").wait_for(timeout=60_000)
-    admin.locator("#edit-launch").click()
-    seen: list[str] = []
-    try:
-        seen = watch_edit(admin)  # from the moment the launch answers: the bar starts empty
-    finally:  # a failed or stuck edit must not leave its worker running after the test
-        holder = EditJobs(home, store).holder()
-        if not seen and holder is not None:
-            os.kill(holder["pid"], signal.SIGKILL)
-    [run] = store.runs()
-    assert run.status == "succeeded" and run.result_version_id is not None, run
-    assert any(caption.startswith("running: ") for caption in seen), seen  # the bar moved while it ran
-    assert seen[-1].startswith(f"succeeded (run {run.id}")
-    assert admin.locator("#edit-message").inner_text().startswith("Launched job")
-    assert "training examples" in admin.locator("#edit-plan").inner_text()
+    admin.locator("#edit-dry-run").click()
+    admin.locator("#edit-plan").get_by_text("training examples").wait_for(timeout=SLOW_MS)
+    bar = admin.locator('#edit-progress .edit-progress[data-state="succeeded"]')
+    bar.wait_for()
+    assert bar.inner_text().startswith(f"succeeded (run {run.id}")
     assert admin.locator("#edit-progress progress").get_attribute("value") == "1"
-    assert (home / "adapters" / str(run.id) / "adapter_config.json").is_file()
     save_screenshot(admin, "edit.png")
 
     # Reports: the run is listed with its verdict; its report opens in a sandboxed frame
@@ -103,7 +82,7 @@ def test_admin_edits_reports_follows_up_and_promotes_then_an_annotator_labels_th
     save_screenshot(admin, "reports.png")
 
     # An annotator in another browser gets the new version's output of a follow-up prompt next
-    alice = login(browser, live_app, "alice")
+    alice = login(browser, live, "alice")
     alice.wait_for_function("() => document.querySelector('#label-prompt textarea')?.value.length > 0", timeout=SLOW_MS)
     prompt = alice.locator("#label-prompt textarea").input_value()
     [prompt_id] = [pid for pid, text in followups.items() if text == prompt]

@@ -1,4 +1,5 @@
-"""The background edit worker: a real dog-cat edit on the toy model, launched, cancelled and killed."""
+"""The background edit worker: the dog-cat edit on the toy model launched from the Edit tab and run to the end
+(the session's one full edit), and long edits cancelled and killed."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from editing.probes import TOYWORLD_DATA
-from editing.toyworld.paths import EXAMPLES
+from editing.toyworld.paths import EXAMPLES, TOYWORLD_DATA
 from feedback_ui.edit_jobs import EditBusy, EditJobs, EditProgress
 from feedback_ui.tabs.edit import validation_message
 from store import Store
+from tests.ui.conftest import FinishedEdit
 
 SPEC = (EXAMPLES / "dog-cat-swap.yaml").read_text(encoding="utf-8")
 # The same edit, training long enough that a cancel or a kill always lands mid-training:
@@ -48,19 +49,21 @@ def wait_for(jobs: EditJobs, done: Callable[[EditProgress], bool], timeout: floa
     raise AssertionError(f"timed out; last progress {jobs.progress()}; worker log:\n{log}")
 
 
-def test_a_launched_edit_runs_to_the_end_and_frees_the_slot(jobs: EditJobs) -> None:
-    jobs.launch(SPEC, EXAMPLES, "admin")
-    with pytest.raises(EditBusy, match="already running"):
-        jobs.launch(SPEC, EXAMPLES, "admin")
-    seen_steps = wait_for(jobs, lambda p: p.steps > 0 or p.finished)
-    done = wait_for(jobs, lambda p: p.finished)
-    assert done.state == "succeeded", done
-    assert seen_steps.steps == 200 or seen_steps.finished
-    run = jobs.store.run(done.run_id)
+def test_an_edit_launched_from_the_edit_tab_runs_to_the_end_and_frees_the_slot(
+    finished_edit: FinishedEdit, tmp_path: Path
+) -> None:
+    home, captions = finished_edit.home, finished_edit.captions
+    assert finished_edit.launched.startswith("Launched job") and "training examples" in finished_edit.plan
+    assert "already running" in finished_edit.second_launch
+    assert any(caption.startswith("running: training the adapter, step ") for caption in captions), captions
+    assert captions[-1].startswith(f"succeeded (run {finished_edit.run_id}, job ")
+    with Store.open(finished_edit.store_copy(tmp_path)) as store:
+        run = store.run(finished_edit.run_id)
+        jobs = EditJobs(home, store)
+        assert jobs.holder() is None and not jobs.lock_path.exists()
     assert run.status == "succeeded" and run.result_version_id is not None
-    assert (jobs.home / "adapters" / str(run.id) / "adapter_config.json").is_file()
-    assert (jobs.home / "reports" / str(run.id) / "report.html").is_file()
-    assert jobs.holder() is None and not jobs.lock_path.exists()
+    assert (home / "adapters" / str(run.id) / "adapter_config.json").is_file()
+    assert (home / "reports" / str(run.id) / "report.html").is_file()
 
 
 def test_cancel_ends_the_run_interrupted_without_an_adapter(jobs: EditJobs) -> None:

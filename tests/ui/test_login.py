@@ -1,4 +1,4 @@
-"""Logging in: passwords checked against the store, disabled accounts refused, repeated failures lock a name."""
+"""Logging in: passwords checked against the store, disabled accounts refused, repeated failures throttle a name."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ import pytest
 import sqlalchemy as sa
 from gradio_client.exceptions import AppError
 
-from store.logins import LOCKOUT, MAX_FAILURES
+from store.logins import FIRST_BACKOFF, NAME_THRESHOLD
 from store.models import utcnow
 from tests.ui.conftest import LiveApp, UiEnv
 
 
-def attempts(env: UiEnv, name: str) -> list[bool]:
+def attempts(env: UiEnv, name: str) -> list[str]:
     with env.store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT succeeded FROM login_attempts WHERE name = :n ORDER BY id"), {"n": name}
-        )
-        return [bool(r[0]) for r in rows]
+        query = sa.text("SELECT outcome FROM login_attempts WHERE name = :n ORDER BY id")
+        rows = connection.execute(query, {"n": name})
+        return [r[0] for r in rows]
 
 
 def test_right_password_logs_in_and_wrong_one_does_not(any_backend_env: UiEnv) -> None:
@@ -26,8 +25,8 @@ def test_right_password_logs_in_and_wrong_one_does_not(any_backend_env: UiEnv) -
     assert store.log_in("alice", any_backend_env.passwords["alice"])
     assert not store.log_in("alice", "not-her-password")
     assert not store.log_in("nobody", "whatever-password")
-    assert attempts(any_backend_env, "alice") == [True, False]
-    assert attempts(any_backend_env, "nobody") == [False]
+    assert attempts(any_backend_env, "alice") == ["succeeded", "failed"]
+    assert attempts(any_backend_env, "nobody") == ["failed"]
 
 
 def test_a_disabled_account_cannot_log_in(any_backend_env: UiEnv) -> None:
@@ -38,18 +37,24 @@ def test_a_disabled_account_cannot_log_in(any_backend_env: UiEnv) -> None:
     assert store.log_in("bob", any_backend_env.passwords["bob"])
 
 
-def test_repeated_failures_lock_the_name_for_a_while(any_backend_env: UiEnv) -> None:
+def test_repeated_failures_throttle_the_name_for_a_while_and_tries_meanwhile_are_recorded(
+    any_backend_env: UiEnv,
+) -> None:
+    """Before Step 12 the 5th failure locked the name for 15 minutes from every address, and tries during the
+    lock went unrecorded; now it throttles the name from that address for a minute (doubling with each
+    further failure), and every try is recorded (store.logins has the policy)."""
     store, right = any_backend_env.store, any_backend_env.passwords["alice"]
     start = utcnow()
-    for i in range(MAX_FAILURES):
+    for i in range(NAME_THRESHOLD):
         assert not store.log_in("alice", f"guess-number-{i}", now=start + timedelta(seconds=i))
-    locked_at = start + timedelta(seconds=MAX_FAILURES)
-    assert store.login_locked_until("alice", now=locked_at) is not None
-    assert not store.log_in("alice", right, now=locked_at), "the right password must wait out the lock"
-    assert attempts(any_backend_env, "alice") == [False] * MAX_FAILURES, "tries while locked are not recorded"
-    assert store.log_in("bob", any_backend_env.passwords["bob"], now=locked_at), "other names are not locked"
-    assert store.log_in("alice", right, now=start + LOCKOUT + timedelta(seconds=MAX_FAILURES))
-    assert store.login_locked_until("alice", now=start + LOCKOUT + timedelta(seconds=MAX_FAILURES + 1)) is None
+    throttled_at = start + timedelta(seconds=NAME_THRESHOLD)
+    throttle = store.login_throttle("alice", now=throttled_at)
+    assert throttle is not None and throttle.until == start + timedelta(seconds=NAME_THRESHOLD - 1) + FIRST_BACKOFF
+    assert not store.log_in("alice", right, now=throttled_at), "the right password must wait out the throttle"
+    assert attempts(any_backend_env, "alice") == ["failed"] * NAME_THRESHOLD + ["throttled"]
+    assert store.log_in("bob", any_backend_env.passwords["bob"], now=throttled_at), "other names are not throttled"
+    assert store.log_in("alice", right, now=throttle.until)
+    assert store.login_throttle("alice", now=throttle.until) is None
 
 
 def test_the_server_refuses_a_wrong_password_and_lets_the_right_one_in(live_app: LiveApp) -> None:
@@ -57,7 +62,7 @@ def test_the_server_refuses_a_wrong_password_and_lets_the_right_one_in(live_app:
         live_app.client("alice", "wrong-password-123")
     client = live_app.client("alice")
     assert client.predict(api_name="/label_next")[1].strip()
-    assert attempts(live_app.env, "alice") == [False, True]
+    assert attempts(live_app.env, "alice") == ["failed", "succeeded"]
 
 
 def test_an_annotator_calling_an_admin_endpoint_is_refused(live_app: LiveApp) -> None:

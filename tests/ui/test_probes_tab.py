@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 
+import gradio as gr
 import pytest
 
 from feedback_ui.coverage import coverage, probes_needed
 from feedback_ui.probe_writing import ProbeInputError, add_probes, parse_probe_lines
 from feedback_ui.splits import assign_splits
+from feedback_ui.tabs import probes
 from store import InvalidInput
 from store.probe_writing import append_probes
-from tests.ui.conftest import login, save_screenshot
+from tests.ui.conftest import InProcessApp, as_user, login, save_screenshot, value
 
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=1"> The dog says'
 
@@ -90,6 +92,30 @@ def test_appended_probes_continue_the_suite_and_its_digest(any_backend_env) -> N
     with pytest.raises(InvalidInput, match="drop the `split` field"):
         append_probes(store, "grow", [{**probe("x"), "split": "train"}], deal)
     assert len(store.probe_suite("grow").probes) == 3
+
+
+def test_probes_written_in_the_form_and_pasted_are_stored_with_their_author_and_shown_as_text(
+    ui: InProcessApp,
+) -> None:
+    ctx, view, alice = ui.ctx, ui.tabs.probes, as_user("alice")
+    hostile = '<img src=x onerror="alert(1)"> The dog says'
+    added = probes.add_one(ctx, view, "ui-suite", hostile, "meow", "woof", "paraphrase", "sound", alice)
+    [probe] = ui.store.probe_suite("ui-suite").probes
+    assert added[view.message] == f"Added 1 probe(s) to **ui-suite**: `{probe.key}` → {probe.split}."
+    assert probe.prompt == hostile and probe.meta["author"] == "alice" and probe.split in ("test", "val")
+    assert added[view.probes][0][4] == hostile
+    assert [row[0] for row in added[view.coverage]] == ["edit", "paraphrase", "leak", "control"]
+    assert value(added[view.suite]) == "ui-suite" and "ui-suite" in added[view.suite]["choices"]
+    assert (added[view.prompt], added[view.target], added[view.foil]) == ("", "", "")
+
+    pasted = '{"prompt": "A dog says", "target": "meow", "foil": "woof", "kind": "leak"}'
+    added = probes.add_pasted(ctx, view, "pasted-suite", pasted, as_user("bob"))
+    assert added[view.lines] == "" and [row[4] for row in added[view.probes]] == ["A dog says"]
+    assert [p.meta["author"] for p in ui.store.probe_suite("pasted-suite").probes] == ["bob"]
+    with pytest.raises(gr.Error, match="line 1 is not JSON"):
+        probes.add_pasted(ctx, view, "ui-suite", "{nope", alice)
+    with pytest.raises(gr.Error, match="Name the suite first"):
+        probes.add_one(ctx, view, " ", "p", "t", "f", "leak", "", alice)
 
 
 def test_a_probe_written_in_the_browser_is_listed_with_its_split_and_html_stays_text(browser, live_app) -> None:

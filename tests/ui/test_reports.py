@@ -1,80 +1,61 @@
-"""The loop through the API (gradio_client): launch the dog-cat edit, read its report, send its leaks to
-labelling, promote it; annotators are refused the admin steps. The database rows are checked after each step."""
+"""The Reports tab's handlers over the session's finished dog-cat edit: list it, read its report, compare
+it, send its leaks to labelling and promote it; the rows are checked after each step."""
 
 from __future__ import annotations
 
-import time
-
+import gradio as gr
 import pytest
-from gradio_client.exceptions import AppError
 
-from editing.probes import TOYWORLD_DATA
-from editing.toyworld.paths import EXAMPLES
-
-SPEC = (EXAMPLES / "dog-cat-swap.yaml").read_text(encoding="utf-8")
+from editing.generation import ModelCache
+from feedback_ui.tabs import label, reports
+from tests.ui.conftest import FinishedEdit, InProcessApp, UiEnv, as_user, built, value
 
 
-def test_launch_report_followup_promote_through_the_api(live_app) -> None:
-    store = live_app.store
-    store.import_judgments(TOYWORLD_DATA / "demo_feedback.jsonl", create_annotators=True)
-    admin, alice = live_app.client("admin"), live_app.client("alice")
+@pytest.fixture
+def after_edit(edited_env: UiEnv, model_cache: ModelCache) -> InProcessApp:
+    """The app over a copy of the store the session's edit left, in the edit's workspace."""
+    return built(edited_env, model_cache)
 
-    with pytest.raises(AppError, match="only an admin"):
-        alice.predict(SPEC, api_name="/edit_launch")
-    assert store.runs() == []
 
-    message, plan, _, _ = admin.predict(SPEC, api_name="/edit_launch")
-    assert message.startswith("Launched job") and "training examples" in plan
-    with pytest.raises(AppError, match="already running"):
-        admin.predict(SPEC, api_name="/edit_launch")
-    bar = ""
-    try:
-        deadline = time.monotonic() + 900  # about 10 s alone; far longer on a loaded CI machine
-        while 'data-state="succeeded"' not in (bar := admin.predict(api_name="/edit_progress")):
-            assert "failed" not in bar and "interrupted" not in bar, bar
-            assert time.monotonic() < deadline, bar
-            time.sleep(1)
-    finally:
-        if 'data-state="succeeded"' not in bar:
-            admin.predict(api_name="/edit_cancel")  # never leave the worker running after the test
-    [run] = store.runs()
-    assert run.status == "succeeded" and run.result_version_id is not None
+def test_the_run_is_listed_and_its_report_opens_and_compares_in_a_sandbox(
+    after_edit: InProcessApp, finished_edit: FinishedEdit
+) -> None:
+    ctx, view, alice = after_edit.ctx, after_edit.tabs.reports, as_user("alice")
+    run_id = str(finished_edit.run_id)
+    listed = reports.list_runs(ctx, view, alice)
+    assert listed[view.runs][0][:3] == [run_id, "swap-dog-cat", "succeeded"]
+    assert listed[view.chosen]["choices"] == listed[view.other]["choices"] == [run_id]
+    shown = reports.show(ctx, view, run_id, alice)
+    assert shown[view.report].startswith('<iframe class="nudge-report" sandbox="allow-scripts" srcdoc="')
+    assert "Content-Security-Policy" in shown[view.report]
+    assert shown[view.message] == f"Report of run {run_id} (swap-dog-cat)."
+    compared = reports.compare(ctx, view, run_id, run_id, alice)
+    assert "srcdoc=" in compared[view.report]
+    assert compared[view.message] == f"Run {run_id} compared with run {run_id}."
+    with pytest.raises(gr.Error, match="There is no run '99'"):
+        reports.show(ctx, view, "99", alice)
 
-    rows, _, _ = admin.predict(api_name="/reports_list")
-    assert rows["data"][0][:3] == [str(run.id), "swap-dog-cat", "succeeded"]
-    page, _ = alice.predict(str(run.id), api_name="/reports_open")
-    assert '<iframe class="nudge-report" sandbox="allow-scripts" srcdoc="' in page and "Content-Security-Policy" in page
-    page, _ = alice.predict(str(run.id), str(run.id), api_name="/reports_compare")
-    assert "srcdoc=" in page
 
-    with pytest.raises(AppError, match="only an admin"):
-        alice.predict(str(run.id), api_name="/reports_promote")
-    with pytest.raises(AppError, match="only an admin"):
-        alice.predict(str(run.id), api_name="/reports_send_to_labelling")
-    assert store.current_model_version() is None
-
-    queued = admin.predict(str(run.id), api_name="/reports_send_to_labelling")
+def test_leaks_are_sent_to_labelling_and_the_promoted_version_is_labelled_next(
+    after_edit: InProcessApp, finished_edit: FinishedEdit
+) -> None:
+    ctx, view, store, admin = after_edit.ctx, after_edit.tabs.reports, after_edit.store, as_user("admin")
+    run = store.run(finished_edit.run_id)
+    queued = reports.send_followup(ctx, view, str(run.id), admin)[view.message]
     followups = store.prompts(tags=[f"run-{run.id}"])
-    assert followups and f"Queued {len(followups)} output(s)" in queued
     outputs = [g for p in followups for g in store.generations_for(p.id)]
-    assert {g.model_version_id for g in outputs} == {run.result_version_id}
+    assert followups and {g.model_version_id for g in outputs} == {run.result_version_id}
+    assert queued == (
+        f"Queued {len(outputs)} output(s) of model version {run.result_version_id} for labelling "
+        f"(prompts tagged `followup` and `run-{run.id}`)."
+    )
+    assert store.current_model_version() is None  # queued for the new version, not yet promoted
 
-    message, _ = admin.predict(str(run.id), api_name="/reports_promote")
-    assert f"Model version {run.result_version_id}" in message
+    promoted = reports.promote(ctx, view, str(run.id), admin)
+    assert promoted[view.message].startswith(f"Model version {run.result_version_id} (from run {run.id}) is now")
+    assert promoted[view.runs][0][6] == "yes"
     assert store.current_model_version().id == run.result_version_id
-    item = store.next_item_for("alice", model_version_id=run.result_version_id)
-    assert item is not None and item.model_version_id == run.result_version_id
-    assert item.prompt in {p.text for p in followups}
-
-
-def test_a_probe_with_html_is_stored_and_shown_as_text(live_app) -> None:
-    alice = live_app.client("alice")
-    hostile = '<img src=x onerror="alert(1)"> The dog says'
-    message, _, coverage, probes = alice.predict(
-        "ui-suite", hostile, "meow", "woof", "paraphrase", "sound", api_name="/probes_add"
-    )[:4]
-    assert "Added 1 probe(s)" in message
-    [probe] = live_app.store.probe_suite("ui-suite").probes
-    assert probe.prompt == hostile and probe.meta["author"] == "alice" and probe.split in ("test", "val")
-    assert probes["data"][0][4] == hostile
-    assert [row[0] for row in coverage["data"]] == ["edit", "paraphrase", "leak", "control"]
+    shown = label.show_next(ctx, after_edit.tabs.label, as_user("alice"))
+    generation = shown[after_edit.tabs.label.on_screen]["generation_id"]
+    assert generation in {g.id for g in outputs}
+    assert value(shown[after_edit.tabs.label.prompt]) in {p.text for p in followups}

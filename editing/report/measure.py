@@ -1,4 +1,5 @@
-"""Everything the report needs from one run's scores: metrics, tests, verdict, probe rows and summary."""
+"""The report's measured sections from one run's scores: metrics and tests, the verdict, probe rows, the
+summary's words, and the earlier edits re-checked. The numbers come from `editing.impact`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from editing.impact.gates import evaluate_gates, parse_gate
 from editing.impact.metrics import margin_changes, mcnemar_entry, pair_scores, probe_outcomes, rate_metrics
 from editing.impact.regressions import EarlierEdit, after_estimates, earlier_edit_rows
 from editing.impact.statistics import Estimate, bootstrap_mean, no_data
-from editing.impact.summary import summarize
+from editing.report.summary import summarize
 from editing.vocab import RATE_METRICS
 
 if TYPE_CHECKING:  # probes' scoring imports torch; this module only reads the dataclasses' fields

@@ -12,47 +12,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from editing.impact.statistics import MIN_TESTABLE_PAIRS, Estimate
-from editing.vocab import interval_end, interval_ends, p_value_figure
+from editing.impact.statistics import MIN_TESTABLE_PAIRS, SIGNIFICANCE, Estimate
+from editing.report.formatting import bound_phrase, ci_phrase, count_phrase, p_phrase, percent_phrase
 
 Row = dict[str, Any]
-
-
-def _count(n: int, noun: str) -> str:
-    """ "1 edit probe", "6 edit probes"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _percent(x: float | None) -> str:
-    return "n/a" if x is None else format(x, ".0%")
-
-
-def _p(p: float) -> str:
-    """ "p < 0.001" or "p = 0.031", the figure as the report's tables write it."""
-    figure = p_value_figure(p)
-    return f"p {figure}" if figure.startswith("<") else f"p = {figure}"
-
-
-def _bound(x: float | None, low: bool) -> str:
-    """One end of a rate's interval as a percentage, rounded outward; "n/a" without one."""
-    return "n/a" if x is None else interval_end(x, ".0%", low=low)
-
-
-def _interval(estimate: Estimate | Mapping[str, Any], digits: str = ".2f") -> str:
-    """ "95% CI 0.41 to 0.79", the ends rounded outward."""
-    e = estimate if isinstance(estimate, Mapping) else estimate.to_dict()
-    if e["ci_low"] is None or e["ci_high"] is None:
-        return "no interval"
-    low, high, _ = interval_ends(e["ci_low"], e["ci_high"], digits)
-    return f"95% CI {low} to {high}"
-
-
-def _rate_interval(estimate: Estimate, threshold: float | None = None) -> str:
-    """ "95% CI 41% to 79%", the ends rounded outward, with the digits a gate at `threshold` needs."""
-    if estimate.ci_low is None or estimate.ci_high is None:
-        return "no interval"
-    low, high, _ = interval_ends(estimate.ci_low, estimate.ci_high, ".0%", threshold)
-    return f"95% CI {low} to {high}"
 
 
 def _by_relation(rows: list[Row], finding: str) -> str:
@@ -139,7 +102,8 @@ def _says_sentences(rows: list[Row], split: str) -> list[str]:
         unheard = len(heard) - sum(before.values())
         missing = f"; {unheard} had no continuation before the edit" if unheard else ""
         sentence = (
-            f"Of {_count(len(heard), f'{split} {kind} probe')}, the model's greedy answer now begins with {new} on "
+            f"Of {count_phrase(len(heard), f'{split} {kind} probe')}, the model's greedy answer now begins with "
+            f"{new} on "
             f"{after['target']} (before the edit: {before['target']}), {old} on {after['foil']} "
             f"(before: {before['foil']}) and a third answer on {after['third']} (before: {before['third']}{missing})."
         )
@@ -179,13 +143,14 @@ def _leak_sentences(
         return [
             f"{head} (0 of {len(leaks)}{' by margin' if said['foil'] else ''}, "
             f"{leaked_before} of {len(leaks)} before{voiced_text}; "
-            f"the leak rate could still be up to {_bound(rate.ci_high, low=False)})."
+            f"the leak rate could still be up to {bound_phrase(rate.ci_high, low=False)})."
         ]
     sentences = [
-        f"{len(leaked)} of {_count(len(leaks), f'{split} leak probe')} {'prefers' if len(leaks) == 1 else 'prefer'} "
+        f"{len(leaked)} of {count_phrase(len(leaks), f'{split} leak probe')} "
+        f"{'prefers' if len(leaks) == 1 else 'prefer'} "
         "the old answer after the edit "
         f"({leaked_before} of {len(leaks)} before; {_by_relation(leaks, 'leak')}{voiced_text}); "
-        f"leak rate {_percent(rate.value)} ({_rate_interval(rate, thresholds.get('leak_rate'))})."
+        f"leak rate {percent_phrase(rate.value)} ({ci_phrase(rate.to_dict(), '.0%', thresholds.get('leak_rate'))})."
     ]
     for relation in sorted({r["relation"] for r in leaked}):
         example = next(r for r in leaked if r["relation"] == relation)
@@ -228,15 +193,15 @@ def _took_sentences(
                 f"{_flips(kind_rows)}."
             )
             change = margins.get(kind) or {}
-            if change.get("value") is not None and change["value"] < 0 and (change.get("p_value") or 1) < 0.05:
+            if change.get("value") is not None and change["value"] < 0 and (change.get("p_value") or 1) < SIGNIFICANCE:
                 sentence += (
                     f" Yet the edit pushed their margins toward the foil by {-change['value']:.2f} nats on average "
-                    f"({_p(change['p_value'])})."
+                    f"({p_phrase(change['p_value'])})."
                 )
         else:
             sentence = (
                 f"On the {noun} the target beats the foil on {wins_after} of {n} after the edit "
-                f"({wins_before} of {n} before; {_flips(kind_rows)}; {_rate_interval(metrics[kind])})."
+                f"({wins_before} of {n} before; {_flips(kind_rows)}; {ci_phrase(metrics[kind].to_dict(), '.0%')})."
             )
         old_said = [r for r in kind_rows if r["finding"] == "says old"]
         if old_said:
@@ -274,15 +239,18 @@ def _control_sentences(controls: list[Row], unchanged: Estimate, split: str) -> 
     if not damaged:
         sentences = [
             f"No {noun} changed (0 of {len(controls)}); the share held (`control_unchanged`: same continuation, "
-            f"target ahead before and after) is at least {_bound(unchanged.ci_low, low=True)} (95% CI)."
+            f"target ahead before and after) is at least {bound_phrase(unchanged.ci_low, low=True)} (95% CI)."
         ]
     else:
-        sentences = [f"{len(damaged)} of {_count(len(controls), noun)} changed ({_by_relation(controls, 'damaged')})."]
+        sentences = [
+            f"{len(damaged)} of {count_phrase(len(controls), noun)} changed ({_by_relation(controls, 'damaged')})."
+        ]
         sentences += [_damage_example(row) for row in damaged[:3]]
     if failing:
         one = len(failing) == 1
         sentences.append(
-            f"{_count(len(failing), noun)} already failed before the edit (the foil beat or tied the target before "
+            f"{count_phrase(len(failing), noun)} already failed before the edit (the foil beat or tied the target "
+            "before "
             f"and after; {_by_relation(controls, 'failing')}) and kept {'its' if one else 'their'} continuation: "
             f"`control_unchanged` does not count {'it' if one else 'them'} as held, though the edit did not change "
             f"what {'it says' if one else 'they say'}; e.g. "
@@ -314,7 +282,7 @@ def _outside_split_sentences(rows: Sequence[Row], split: str) -> list[str]:
         if damaged:
             sentences.append(
                 f"Outside the {split} split (context, not gated): {len(damaged)} of "
-                f"{_count(len(controls), f'{other} control probe')} changed. "
+                f"{count_phrase(len(controls), f'{other} control probe')} changed. "
                 + " ".join(_damage_example(r) for r in damaged[:3])
             )
     return sentences
@@ -330,7 +298,8 @@ def _outside_split_leaks(rows: Sequence[Row], split: str) -> list[str]:
         if leaked or said_old:
             sentences.append(
                 f"Outside the {split} split (context, not gated): {len(leaked)} of "
-                f"{_count(len(leaks), f'{other} leak probe')} {'prefers' if len(leaks) == 1 else 'prefer'} the old "
+                f"{count_phrase(len(leaks), f'{other} leak probe')} {'prefers' if len(leaks) == 1 else 'prefer'} "
+                "the old "
                 f"answer after the edit, and the model says it on {len(said_old)}."
             )
     return sentences
@@ -344,14 +313,14 @@ def _margin_sentence(control_margin: Mapping[str, Any] | None) -> list[str]:
             return ["No control margin moved."]
         return [
             f"Control margins moved by {control_margin['value']:+.2f} nats on average "
-            f"({_interval(control_margin)}): too few probes to test (fewer than {MIN_TESTABLE_PAIRS} moved)."
+            f"({ci_phrase(control_margin)}): too few probes to test (fewer than {MIN_TESTABLE_PAIRS} moved)."
         ]
-    if control_margin["p_value"] >= 0.05:
+    if control_margin["p_value"] >= SIGNIFICANCE:
         return []
     direction = "fell" if control_margin["value"] < 0 else "rose"
     return [
         f"Control margins {direction} by {abs(control_margin['value']):.2f} nats on average "
-        f"({_interval(control_margin)}, {_p(control_margin['p_value'])} over {control_margin['n']} probes, "
+        f"({ci_phrase(control_margin)}, {p_phrase(control_margin['p_value'])} over {control_margin['n']} probes, "
         f"where the smallest p the test can give is {control_margin['p_min']:.3g})."
     ]
 
@@ -360,25 +329,26 @@ def _fluency_sentences(metrics: Mapping[str, Mapping[str, Estimate]], controls_d
     sentences = []
     kl = metrics["after"]["kl"]
     if kl.value is not None:
-        over = _count(kl.n, "neutral text")
-        sentences.append(f"Mean KL(base ‖ edited) over {over}: {kl.value:.4f} ({_interval(kl, '.4f')}).")
+        over = count_phrase(kl.n, "neutral text")
+        sentences.append(f"Mean KL(base ‖ edited) over {over}: {kl.value:.4f} ({ci_phrase(kl.to_dict(), '.4f')}).")
     ppl = metrics["after"]["ppl_ratio"]
     if ppl.value is not None:
         sentences.append(
-            f"Perplexity on the fluency text is {ppl.value:.3f}× what it was ({_interval(ppl, '.3f')}); "
+            f"Perplexity on the fluency text is {ppl.value:.3f}× what it was ({ci_phrase(ppl.to_dict(), '.3f')}); "
             "it measures how fluent the model is on that neutral text only, not whether facts it was not "
             "meant to change still hold."
         )
         if controls_damaged and ppl.ci_high is not None and ppl.ci_high <= 1.0:
             sentences.append(
-                f"{_count(controls_damaged, f'{split} control probe')} changed while perplexity did not rise "
+                f"{count_phrase(controls_damaged, f'{split} control probe')} changed while perplexity did not rise "
                 "(its whole interval is at or below 1): this damage is invisible to perplexity, and only the "
                 "controls show it."
             )
         elif controls_damaged and ppl.ci_low is not None and ppl.ci_low <= 1.0:
             sentences.append(
-                f"{_count(controls_damaged, f'{split} control probe')} changed, and perplexity's interval "
-                f"({_interval(ppl, '.3f')}) cannot tell a rise from no change: perplexity cannot show this damage; "
+                f"{count_phrase(controls_damaged, f'{split} control probe')} changed, and perplexity's interval "
+                f"({ci_phrase(ppl.to_dict(), '.3f')}) cannot tell a rise from no change: perplexity cannot show this "
+                "damage; "
                 "only the controls do."
             )
     entropy_b, entropy_a = metrics["before"]["ngram_entropy"], metrics["after"]["ngram_entropy"]
@@ -421,7 +391,7 @@ def _regression_sentences(rows: list[Row], before_words: str, edit_labels: Mappi
     before = f' ({before_words}: "{was}")' if was else ""
     verb = "was" if len(regressions) == 1 else "were"
     return [
-        f"Earlier edits: {len(undone)} of {_count(len(regressions), 'regression probe')} {verb} undone, per "
+        f"Earlier edits: {len(undone)} of {count_phrase(len(regressions), 'regression probe')} {verb} undone, per "
         f"edit {'; '.join(per_edit)}{never_text}; e.g. {_said(example)}{before}."
     ]
 
